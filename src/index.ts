@@ -1,0 +1,8 @@
+/**
+ * synapse-g: positive mining from LLM seeds (SYNAPSE-G, Tavakkol et al., KDD'25 MLoG-GenAI).
+ *
+ * The one import users need. Kernels (similarity graphs, propagation, candidate selection) are
+ * in Rust; everything here is typed and documented.
+ */
+export * from './errors';
+export * from './kernels';
