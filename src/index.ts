@@ -6,3 +6,4 @@
  */
 export * from './errors';
 export * from './kernels';
+export * from './embed/default';

@@ -436,7 +436,7 @@ class Converter {
         const zeros = this.tmp(node);
         this.emit('ConstantOfShape', [shape], [zeros], [{ name: 'value', kind: 'tensor', value: this.scalarTensor(dtype, 0) }]);
         this.emit('ScatterND', [zeros, indices, updates], [out], [{ name: 'reduction', kind: 'string', value: 'add' }]);
-        this.set(out, undefined, dtype);
+        this.set(out, this.constOf(this.inputRefs(node)[2])?.values.length, dtype);
         return;
       }
       case 'SparseToDense': {
@@ -452,7 +452,7 @@ class Converter {
           { name: 'value', kind: 'tensor', value: this.scalarTensor(dtype, Number(dflt.values[0])) },
         ]);
         this.emit('ScatterND', [filled, indices, this.in(node, 2)], [out]);
-        this.set(out, undefined, dtype);
+        this.set(out, this.constOf(this.inputRefs(node)[1])?.values.length, dtype);
         return;
       }
       case 'Where': {
@@ -552,8 +552,9 @@ class Converter {
   outputInfo(name: string): OnnxValueInfo {
     const dtype = this.dtypes.get(name);
     const r = this.rank(name);
-    if (!dtype || r === undefined) throw new Error(`output ${name}: dtype or rank unknown`);
-    return { name, dataType: onnxType(dtype), shape: Array.from({ length: r }, (_, i) => `${name}_dim${i}`) };
+    if (!dtype) throw new Error(`output ${name}: dtype unknown`);
+    const shape = r === undefined ? undefined : Array.from({ length: r }, (_, i) => `${name}_dim${i}`);
+    return { name, dataType: onnxType(dtype), shape };
   }
 }
 

@@ -115,11 +115,14 @@ export interface OnnxNode {
   attributes: readonly OnnxAttribute[];
 }
 
-/** A graph input or output: element type and shape (a string is a symbolic dimension). */
+/**
+ * A graph input or output: element type and shape (a string is a symbolic dimension;
+ * no shape means unknown rank).
+ */
 export interface OnnxValueInfo {
   name: string;
   dataType: OnnxDataType;
-  shape: readonly (number | string)[];
+  shape?: readonly (number | string)[];
 }
 
 /** A whole single-graph model in the default ONNX domain. */
@@ -166,9 +169,9 @@ function valueInfoMessage(v: OnnxValueInfo): Record<string, unknown> {
     type: {
       tensor_type: {
         elem_type: v.dataType,
-        shape: {
-          dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })),
-        },
+        ...(v.shape && {
+          shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+        }),
       },
     },
   };
