@@ -7,3 +7,4 @@
 export * from './errors';
 export * from './kernels';
 export * from './embed/default';
+export * from './embed';

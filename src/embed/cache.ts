@@ -2,7 +2,7 @@
  * A disk cache in front of any {@link Embedder}, keyed by model id and text hash, so a second
  * run over the same corpus embeds nothing.
  *
- * **Layout.** `<dir>/v1/<model-slug>-<hash of modelId>/` holds immutable *batch files*
+ * **Layout.** `<dir>/embeddings/v1/<model-slug>-<hash of modelId>/` holds immutable *batch files*
  * (`*.sgec`), one per flushed chunk of newly embedded texts. Each is written to a hidden temp
  * file, fsynced and renamed into place ({@link writeFileAtomic}), so a writer killed with
  * SIGKILL mid-write leaves at most a stray `.*.tmp` file, never a visible partial entry. Stale
@@ -45,7 +45,7 @@ export function cacheKey(modelId: string, text: string): Buffer {
 export function modelCacheDir(dir: string, modelId: string): string {
   const slug = modelId.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 64);
   const h = createHash('sha256').update(modelId, 'utf8').digest('hex').slice(0, 12);
-  return path.join(dir, 'v1', `${slug}-${h}`);
+  return path.join(dir, 'embeddings', 'v1', `${slug}-${h}`);
 }
 
 /** Options of {@link withCache}. */
