@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { SynapseError } from '../errors';
 import { version } from './version';
+import { registerEmbed } from './embed';
 
 export function buildProgram(): Command {
   const program = new Command('synapse-g')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // Subcommands register here, one line each.
+  registerEmbed(program);
   return program;
 }
 
