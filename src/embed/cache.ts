@@ -255,31 +255,30 @@ export function withCache(embedder: Embedder, options: CacheOptions = {}): Cache
       else byFile.set(loc.file, [[k, loc.row]]);
     }
     let dim = embedder.dim > 0 ? embedder.dim : cachedDim;
-    const found = new Map<string, Float32Array>();
+    let out = new Float32Array(n * dim);
+    const found = new Set<string>();
+    let hitRows = 0;
     for (const [file, rows] of byFile) {
       opts.signal?.throwIfAborted();
       if (file.bad || file.dim !== dim) continue;
       const buf = await loadFile(file);
       if (!buf) continue;
+      const bytes = new Uint8Array(out.buffer);
       for (const [k, row] of rows) {
-        const off = file.vecOffset + row * dim * 4;
-        const v = new Float32Array(dim);
-        new Uint8Array(v.buffer).set(buf.subarray(off, off + dim * 4));
-        found.set(k, v);
+        const src = buf.subarray(file.vecOffset + row * dim * 4, file.vecOffset + (row + 1) * dim * 4);
+        for (const i of positions.get(k)!) bytes.set(src, i * dim * 4);
+        found.add(k);
+        hitRows += positions.get(k)!.length;
       }
     }
     const missing: string[] = [];
     for (const k of positions.keys()) if (!found.has(k)) missing.push(k);
-    let hitRows = 0;
-    for (const k of found.keys()) hitRows += positions.get(k)!.length;
     stats.hits += hitRows;
     stats.misses += n - hitRows;
 
-    let out = new Float32Array(n * dim);
     const place = (k: string, v: Float32Array, at: number) => {
       for (const i of positions.get(k)!) out.set(v.subarray(at, at + dim), i * dim);
     };
-    for (const [k, v] of found) place(k, v, 0);
     let done = hitRows;
     opts.onProgress?.({ done, total: n });
 
