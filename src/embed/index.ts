@@ -3,7 +3,7 @@
  * {@link Embedder}, wrapped with the disk cache unless asked not to. Also re-exports the
  * embedder API.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, SynapseError } from '../errors';
 import { withCache } from './cache';
 import type { Embedder } from './embedder';
 import { createOpenAIEmbedder, type OpenAIEmbedderOptions } from './openai';
@@ -69,8 +69,13 @@ export async function resolveEmbedder(spec: string, options: ResolveEmbedderOpti
     if (dir === '') throw new InvalidArgumentError(argument, `hf: needs a folder, e.g. hf:./all-MiniLM-L6-v2; ${valid}`);
     // A non-literal specifier keeps this file independent of the hf backend at compile time.
     const hfPath = './hf';
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the native runtime loads only when used
-    const mod = require(hfPath) as HfModule;
+    let mod: HfModule;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the native runtime loads only when used
+      mod = require(hfPath) as HfModule;
+    } catch (e) {
+      throw new SynapseError(`the hf: embedder is not available in this build: ${(e as Error).message}`, 'UNAVAILABLE', { cause: e });
+    }
     embedder = await mod.createHfEmbedder(dir, options.batchSize !== undefined ? { batchSize: options.batchSize } : {});
   } else if (s.startsWith('openai:')) {
     const model = s.slice(7);
