@@ -8,3 +8,4 @@ export * from './errors';
 export * from './kernels';
 export * from './embed/default';
 export * from './embed';
+export * from './seeds';
