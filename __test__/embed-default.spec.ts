@@ -70,6 +70,21 @@ test('tokenizer agrees with @tensorflow-models/universal-sentence-encoder on SST
   t.is(same, texts.length);
 });
 
+test('tokenizer with maxTokens gives the first ids of the full encoding, fast on long text', async (t) => {
+  const tok = await vocabTokenizer();
+  const texts = [
+    reference.sentences[18],
+    'word  with   runs of spaces 😀😀 and ünïcödé ' .repeat(40),
+    '😀 '.repeat(300),
+    'x'.repeat(500) + ' tail',
+  ];
+  for (const s of texts) {
+    for (const k of [1, 5, 128]) t.deepEqual(tok.encode(s, k), tok.encode(s).slice(0, k));
+  }
+  const long = 'the quick brown fox jumps over the lazy dog . '.repeat(20000);
+  t.is(tok.encode(long, 128).length, 128);
+});
+
 test('vectors match the TF.js reference (cosine >= 1 - 1e-4) and are unit length', async (t) => {
   t.is(shared.modelId, 'use-lite');
   t.is(shared.dim, 512);

@@ -77,9 +77,9 @@ class UseLiteEmbedder implements Embedder {
     return texts.map((t, i) => {
       if (typeof t !== 'string') throw new InvalidArgumentError(`texts[${i}]`, `must be a string, got ${typeof t}`);
       if (t.trim() === '') throw new InvalidArgumentError(`texts[${i}]`, 'empty text');
-      const ids = this.tokenizer.encode(t);
+      const ids = this.tokenizer.encode(t, MAX_TOKENS);
       if (ids.length === 0) throw new InvalidArgumentError(`texts[${i}]`, 'empty text after NFKC normalisation');
-      return ids.length > MAX_TOKENS ? ids.slice(0, MAX_TOKENS) : ids;
+      return ids;
     });
   }
 

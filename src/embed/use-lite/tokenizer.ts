@@ -35,11 +35,22 @@ export type VocabEntry = readonly [piece: string, score: number];
 export class SentencePieceTokenizer {
   private readonly root = newNode(0);
   private readonly pieceLength: Int32Array;
+  /**
+   * Whether every `▁` is a boundary of every segmentation (no piece has `▁` past its first
+   * character, and no piece has astral characters, which would desynchronise the backward pass),
+   * and every word starts with a known piece (`▁` itself is one, so unknowns never merge across
+   * words). Then words are segmented independently, each gives at least one id, and a text can be
+   * cut at a `▁` without changing the ids before the cut.
+   */
+  private readonly separatorIsBoundary: boolean;
 
   constructor(private readonly vocabulary: readonly VocabEntry[]) {
     this.pieceLength = new Int32Array(vocabulary.length);
     // Never 0, so the backward pass always advances (the original would loop forever).
     for (let i = 0; i < vocabulary.length; i++) this.pieceLength[i] = Math.max(1, vocabulary[i][0].length);
+    this.separatorIsBoundary =
+      vocabulary.some(([piece], i) => i >= RESERVED_SYMBOLS_COUNT && piece === SEPARATOR) &&
+      vocabulary.every(([piece]) => piece.indexOf(SEPARATOR, 1) < 0 && !/[\uD800-\uDFFF]/.test(piece));
     for (let i = RESERVED_SYMBOLS_COUNT; i < vocabulary.length; i++) {
       const [piece, score] = vocabulary[i];
       let node = this.root;
@@ -63,11 +74,25 @@ export class SentencePieceTokenizer {
     return this.vocabulary.length;
   }
 
-  /** Token ids of `text` (NFKC-normalised, spaces as `▁`, a leading `▁`). Empty text gives `[]`. */
-  encode(text: string): number[] {
+  /**
+   * Token ids of `text` (NFKC-normalised, spaces as `▁`, a leading `▁`). Empty text gives `[]`.
+   * With `maxTokens`, only the first `maxTokens` ids, computed from a prefix of the text when the
+   * vocabulary allows it (the ids are the same as the full encoding's first `maxTokens`).
+   */
+  encode(text: string, maxTokens = Infinity): number[] {
     const normalized = text.normalize('NFKC');
     if (normalized.length === 0) return [];
-    const symbols = Array.from(SEPARATOR + normalized.replace(/ /g, SEPARATOR));
+    let symbols = Array.from(SEPARATOR + normalized.replace(/ /g, SEPARATOR));
+    if (this.separatorIsBoundary && symbols.length > maxTokens) {
+      // Every word gives at least one id: keep the first maxTokens words (cut before the next ▁).
+      let words = 0;
+      for (let i = 0; i < symbols.length; i++) {
+        if (symbols[i] === SEPARATOR && ++words > maxTokens) {
+          symbols = symbols.slice(0, i);
+          break;
+        }
+      }
+    }
     const n = symbols.length;
 
     // Lattice edges ending at each position, in increasing start order (as the original's
@@ -116,6 +141,7 @@ export class SentencePieceTokenizer {
       if (!(previousUnk && id === UNK_ID)) out.push(id);
       previousUnk = id === UNK_ID;
     }
-    return out.reverse();
+    out.reverse();
+    return out.length > maxTokens ? out.slice(0, maxTokens) : out;
   }
 }
