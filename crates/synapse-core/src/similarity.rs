@@ -7,7 +7,7 @@
 //! norms (zero rows have cosine 0 with everything).
 use crate::error::{invalid, Result};
 use crate::graph::Csr;
-use crate::matrix::Matrix;
+use crate::matrix::{inverse_norm, Matrix};
 use crate::topk::TopK;
 use rayon::prelude::*;
 
@@ -34,7 +34,7 @@ pub struct KnnOptions {
 /// Query rows per tile.
 const QUERY_TILE: usize = 256;
 /// Corpus rows per GEMM block.
-const CORPUS_BLOCK: usize = 1024;
+const CORPUS_BLOCK: usize = 256;
 
 fn check_common(k: usize, threshold: Option<f32>) -> Result<f32> {
     if k == 0 {
@@ -108,10 +108,17 @@ fn top_k_rows(
     skip_self: bool,
 ) -> Vec<Vec<(f32, u32)>> {
     let q_inv = queries.inverse_norms();
-    let c_inv = corpus.inverse_norms();
     let nq = queries.rows();
-    let nc = corpus.rows();
     let tiles = nq.div_ceil(QUERY_TILE);
+    // Several query tiles read every corpus row several times: compute its norms once. A
+    // single tile (a hundred seeds) reads each corpus row once: compute the norms block by
+    // block inside the scan, while the block is in cache, saving a pass over the corpus.
+    let c_inv = if tiles > 1 {
+        corpus.inverse_norms()
+    } else {
+        Vec::new()
+    };
+    let nc = corpus.rows();
     // Few query tiles (a hundred seeds against a big corpus): split the corpus too, so both
     // cores have work, and merge the partial heaps afterwards.
     let threads = rayon::current_num_threads().max(1);
@@ -169,6 +176,7 @@ struct Ctx<'a> {
     queries: &'a Matrix<'a>,
     corpus: &'a Matrix<'a>,
     q_inv: &'a [f32],
+    /// Inverse corpus norms, or empty: computed per block by `scan`.
     c_inv: &'a [f32],
     k: usize,
     threshold: f32,
@@ -178,33 +186,62 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Top-k of query rows `qr` against corpus rows `cr`.
+    ///
+    /// The query tile is copied once, scaled by its inverse norms, into a column-major
+    /// buffer (`qt[p * mp + i]`, `mp` = rows rounded up to 16): with that layout, and the
+    /// corpus read in place as the right operand (`(p, j)` at `j * dim + p`, unit row stride),
+    /// `gemm` packs nothing big. (Passing a row-major operand instead makes it transpose that
+    /// operand element by element with a power-of-two stride, which cost as much as the
+    /// multiplication.) Each GEMM block `buf[j * mp + i] = <q_i / |q_i|, c_j>` then holds one
+    /// corpus row per column; a branch-free vector compare of the whole column against the
+    /// per-query floors finds the rare entries that can enter a heap.
     fn scan(&self, qr: std::ops::Range<usize>, cr: std::ops::Range<usize>) -> Vec<TopK> {
         let dim = self.queries.dim();
         let m = qr.len();
+        let mp = m.div_ceil(LANES) * LANES;
         let mut heaps: Vec<TopK> = (0..m).map(|_| TopK::new(self.k, self.threshold)).collect();
-        let mut buf = vec![0f32; m * CORPUS_BLOCK];
-        let lhs = &self.queries.data()[qr.start * dim..qr.end * dim];
+        let mut qt = vec![0f32; mp * dim];
+        for (i, qi) in qr.clone().enumerate() {
+            let scale = self.q_inv[qi];
+            for (p, &v) in self.queries.row(qi).iter().enumerate() {
+                qt[p * mp + i] = v * scale;
+            }
+        }
+        // Padding rows can never enter: their floor is +inf.
+        let mut floors = vec![f32::INFINITY; mp];
+        for (f, h) in floors.iter_mut().zip(&heaps) {
+            *f = h.floor();
+        }
+        let mut buf = vec![0f32; mp * CORPUS_BLOCK];
+        let mut block_inv = Vec::with_capacity(CORPUS_BLOCK);
         let mut b0 = cr.start;
         while b0 < cr.end {
             let b1 = (b0 + CORPUS_BLOCK).min(cr.end);
             let n = b1 - b0;
             let rhs = &self.corpus.data()[b0 * dim..b1 * dim];
-            // buf[i * n + j] = <query qr.start + i, corpus b0 + j>
-            // SAFETY: the strides below describe `lhs` (m × dim, row-major), `rhs` viewed as
-            // its transpose (dim × n: element (p, j) at j * dim + p) and `buf` (m × n,
-            // row-major); all three slices are exactly that large.
+            let c_inv = if self.c_inv.is_empty() {
+                block_inv.clear();
+                block_inv.extend(rhs.chunks_exact(dim).map(inverse_norm));
+                &block_inv[..]
+            } else {
+                &self.c_inv[b0..b1]
+            };
+            // SAFETY: `qt` is mp × dim column-major (element (i, p) at p * mp + i), `rhs` is
+            // viewed as dim × n with element (p, j) at j * dim + p, and `buf` as mp × n
+            // column-major (element (i, j) at j * mp + i); all three slices are exactly that
+            // large (buf may be larger: only its first mp * n values are written).
             unsafe {
                 gemm::gemm(
-                    m,
+                    mp,
                     n,
                     dim,
                     buf.as_mut_ptr(),
+                    mp as isize,
                     1,
-                    n as isize,
                     false,
-                    lhs.as_ptr(),
+                    qt.as_ptr(),
+                    mp as isize,
                     1,
-                    dim as isize,
                     rhs.as_ptr(),
                     dim as isize,
                     1,
@@ -216,30 +253,120 @@ impl Ctx<'_> {
                     gemm::Parallelism::None,
                 );
             }
-            let c_inv = &self.c_inv[b0..b1];
-            let ex = self.exclude.map(|e| &e[b0..b1]);
-            for (i, heap) in heaps.iter_mut().enumerate() {
-                let qi = qr.start + i;
-                let qs = self.q_inv[qi];
-                let row = &buf[i * n..(i + 1) * n];
-                let mut floor = heap.floor();
-                for (j, (&dot, &ci)) in row.iter().zip(c_inv).enumerate() {
-                    let sim = dot * qs * ci;
-                    if sim < floor {
-                        continue;
-                    }
-                    let id = b0 + j;
-                    if (self.skip_self && id == qi) || ex.is_some_and(|e| e[j] != 0) {
-                        continue;
-                    }
-                    heap.push(sim, id as u32);
-                    floor = heap.floor();
-                }
-            }
+            let block = Block {
+                buf: &buf[..n * mp],
+                mp,
+                m,
+                b0,
+                q0: qr.start,
+                c_inv,
+            };
+            select_block(self, &block, &mut heaps, &mut floors);
             b0 = b1;
         }
         heaps
     }
+}
+
+/// Lanes of the query padding (one AVX-512 vector of f32).
+const LANES: usize = 16;
+
+/// One GEMM block as [`select_block`] reads it.
+struct Block<'a> {
+    /// `buf[j * mp + i]`: query `q0 + i` (scaled to unit norm) · corpus row `b0 + j`.
+    buf: &'a [f32],
+    mp: usize,
+    /// Real query rows (the rest is padding).
+    m: usize,
+    b0: usize,
+    q0: usize,
+    /// Inverse norms of the block's corpus rows.
+    c_inv: &'a [f32],
+}
+
+/// Push every entry of the block that can enter its query's heap. Compiled twice: with AVX2
+/// (picked at run time) so the lane compares become vector compares and mask moves, and
+/// portable.
+fn select_block(ctx: &Ctx<'_>, b: &Block<'_>, heaps: &mut [TopK], floors: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { select_block_avx2(ctx, b, heaps, floors) };
+            return;
+        }
+    }
+    select_block_impl(ctx, b, heaps, floors, lane_mask);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn select_block_avx2(ctx: &Ctx<'_>, b: &Block<'_>, heaps: &mut [TopK], floors: &mut [f32]) {
+    use std::arch::x86_64::*;
+    // Two 8-lane compares and mask moves per 16 lanes (LLVM does not turn `lane_mask`'s
+    // bit building into this by itself).
+    let mask = |c: &[f32], f: &[f32], scale: f32| -> u32 {
+        // SAFETY: AVX2 is enabled in this function; `c` and `f` have LANES = 16 elements
+        // (asserted), read unaligned.
+        unsafe {
+            debug_assert!(c.len() == LANES && f.len() == LANES);
+            let s = _mm256_set1_ps(scale);
+            let lo = _mm256_cmp_ps::<_CMP_GE_OQ>(
+                _mm256_mul_ps(_mm256_loadu_ps(c.as_ptr()), s),
+                _mm256_loadu_ps(f.as_ptr()),
+            );
+            let hi = _mm256_cmp_ps::<_CMP_GE_OQ>(
+                _mm256_mul_ps(_mm256_loadu_ps(c.as_ptr().add(8)), s),
+                _mm256_loadu_ps(f.as_ptr().add(8)),
+            );
+            (_mm256_movemask_ps(lo) as u32) | ((_mm256_movemask_ps(hi) as u32) << 8)
+        }
+    };
+    select_block_impl(ctx, b, heaps, floors, mask);
+}
+
+#[inline(always)]
+fn select_block_impl(
+    ctx: &Ctx<'_>,
+    b: &Block<'_>,
+    heaps: &mut [TopK],
+    floors: &mut [f32],
+    lane_mask: impl Fn(&[f32], &[f32], f32) -> u32,
+) {
+    for (j, col) in b.buf.chunks_exact(b.mp).enumerate() {
+        let id = b.b0 + j;
+        let cj = b.c_inv[j];
+        for (ch, c) in col.chunks_exact(LANES).enumerate() {
+            let mut mask = lane_mask(c, &floors[ch * LANES..(ch + 1) * LANES], cj);
+            if mask == 0 {
+                continue;
+            }
+            if ctx.exclude.is_some_and(|e| e[id] != 0) {
+                break;
+            }
+            while mask != 0 {
+                let i = ch * LANES + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                // Padding rows have floor +inf and never set a bit; stay safe regardless.
+                if i >= b.m || (ctx.skip_self && id == b.q0 + i) {
+                    continue;
+                }
+                heaps[i].push(col[i] * cj, id as u32);
+                floors[i] = heaps[i].floor();
+            }
+        }
+    }
+}
+
+/// Bit `l` set when `c[l] * scale >= f[l]`, for 16 lanes; branch-free so it compiles to
+/// vector compares.
+#[inline(always)]
+fn lane_mask(c: &[f32], f: &[f32], scale: f32) -> u32 {
+    let mut mask = 0u32;
+    for l in 0..LANES {
+        mask |= ((c[l] * scale >= f[l]) as u32) << l;
+    }
+    mask
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! The order is total and deterministic: higher similarity first, and among equal
 //! similarities the smaller id first.
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// One neighbour: similarity and row id.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -12,45 +11,27 @@ pub(crate) struct Scored {
     pub id: u32,
 }
 
-impl Scored {
-    /// `true` when `self` ranks strictly before `other`.
-    #[inline]
-    pub fn better_than(&self, other: &Scored) -> bool {
-        self.sim > other.sim || (self.sim == other.sim && self.id < other.id)
-    }
-}
-
-/// Heap entry whose maximum is the *worst* kept neighbour.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Worst(Scored);
-
-impl Eq for Worst {}
-
-impl Ord for Worst {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Values are finite (validated upstream), so partial_cmp never fails; fall back to
-        // Equal to stay panic-free regardless.
-        other
-            .0
-            .sim
-            .partial_cmp(&self.0.sim)
-            .unwrap_or(Ordering::Equal)
-            .then(self.0.id.cmp(&other.0.id))
-    }
-}
-
-impl PartialOrd for Worst {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+/// The ranking order: best first.
+#[inline]
+fn rank(a: &Scored, b: &Scored) -> Ordering {
+    // Values are finite (validated upstream); total_cmp keeps this panic-free regardless.
+    b.sim.total_cmp(&a.sim).then(a.id.cmp(&b.id))
 }
 
 /// Keeps the best `k` pairs with similarity strictly above `threshold`.
-#[derive(Debug, Clone)]
+///
+/// Not a heap: candidates are appended to a buffer of up to `2k` and, when it is full, the
+/// best `k` are kept by a linear-time selection and the floor rises to the worst kept. Each
+/// candidate then costs O(1) amortised instead of a heap's O(log k) sift, which mattered: a
+/// kNN graph offers each row hundreds of candidates that displace earlier ones.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct TopK {
     k: usize,
     threshold: f32,
-    heap: BinaryHeap<Worst>,
+    /// Worst kept similarity after the last compaction (or the threshold): a lower bound of
+    /// what can still enter.
+    floor: f32,
+    buf: Vec<Scored>,
 }
 
 impl TopK {
@@ -58,51 +39,58 @@ impl TopK {
         TopK {
             k,
             threshold,
-            heap: BinaryHeap::with_capacity(k.min(1024) + 1),
+            floor: threshold,
+            buf: Vec::with_capacity(k.min(1024).saturating_mul(2)),
         }
     }
 
-    /// The smallest similarity that can still enter (candidates must also beat ties by id).
+    /// A similarity below which no candidate can enter (a lower bound: some at or above it
+    /// may still lose to the kept ones when the buffer is compacted).
     #[inline]
     pub fn floor(&self) -> f32 {
-        if self.heap.len() < self.k {
-            self.threshold
-        } else {
-            self.heap.peek().map_or(self.threshold, |w| w.0.sim)
-        }
+        self.floor
     }
 
     /// Offer a candidate.
     #[inline]
     pub fn push(&mut self, sim: f32, id: u32) {
-        if sim <= self.threshold {
+        if sim <= self.threshold || sim < self.floor {
             return;
         }
-        let cand = Scored { sim, id };
-        if self.heap.len() < self.k {
-            self.heap.push(Worst(cand));
-        } else if let Some(mut worst) = self.heap.peek_mut() {
-            if cand.better_than(&worst.0) {
-                *worst = Worst(cand);
-            }
+        self.buf.push(Scored { sim, id });
+        if self.buf.len() >= self.k.saturating_mul(2) {
+            self.compact();
+        }
+    }
+
+    /// Keep the best `k`, and raise the floor to the worst of them.
+    fn compact(&mut self) {
+        if self.k == 0 {
+            self.buf.clear();
+            return;
+        }
+        if self.buf.len() <= self.k {
+            return;
+        }
+        self.buf.select_nth_unstable_by(self.k - 1, rank);
+        self.buf.truncate(self.k);
+        if let Some(worst) = self.buf.iter().map(|s| s.sim).reduce(f32::min) {
+            self.floor = self.floor.max(worst);
         }
     }
 
     /// Merge another collection into this one.
     pub fn merge(&mut self, other: TopK) {
-        for w in other.heap {
-            self.push(w.0.sim, w.0.id);
+        for s in other.buf {
+            self.push(s.sim, s.id);
         }
     }
 
     /// Best first.
-    pub fn into_sorted(self) -> Vec<Scored> {
-        // BinaryHeap::into_sorted_vec is ascending by Ord, i.e. best first for `Worst`.
-        self.heap
-            .into_sorted_vec()
-            .into_iter()
-            .map(|w| w.0)
-            .collect()
+    pub fn into_sorted(mut self) -> Vec<Scored> {
+        self.compact();
+        self.buf.sort_unstable_by(rank);
+        self.buf
     }
 }
 
@@ -126,6 +114,68 @@ mod tests {
         }
         let got: Vec<(f32, u32)> = t.into_sorted().iter().map(|s| (s.sim, s.id)).collect();
         assert_eq!(got, vec![(0.9, 4), (0.5, 2), (0.5, 7)]);
+    }
+
+    /// Exact reference: sort everything, keep those above the threshold, truncate.
+    fn reference(items: &[(f32, u32)], k: usize, t: f32) -> Vec<(f32, u32)> {
+        let mut v: Vec<(f32, u32)> = items.iter().copied().filter(|&(s, _)| s > t).collect();
+        v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        v.truncate(k);
+        v
+    }
+
+    #[test]
+    fn matches_sorting_through_many_compactions_and_merges() {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        for &(n, k, t) in &[
+            (1000usize, 7usize, -1.0f32),
+            (5000, 50, 0.3),
+            (300, 1, 0.0),
+            (40, 100, -2.0),
+        ] {
+            // Few distinct values, so ties by id are frequent.
+            let items: Vec<(f32, u32)> = (0..n)
+                .map(|i| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    (
+                        ((s >> 40) % 64) as f32 / 32.0 - 1.0,
+                        (i as u32 * 7919) % n as u32,
+                    )
+                })
+                .collect();
+            let want = reference(&items, k, t);
+            let mut one = TopK::new(k, t);
+            items.iter().for_each(|&(x, id)| one.push(x, id));
+            let got: Vec<(f32, u32)> = one.into_sorted().iter().map(|s| (s.sim, s.id)).collect();
+            assert_eq!(got, want, "n {n} k {k}");
+            // Split in three, merged: same answer.
+            let mut parts: Vec<TopK> = (0..3).map(|_| TopK::new(k, t)).collect();
+            for (i, &(x, id)) in items.iter().enumerate() {
+                parts[i % 3].push(x, id);
+            }
+            let mut acc = parts.remove(0);
+            for p in parts {
+                acc.merge(p);
+            }
+            let got: Vec<(f32, u32)> = acc.into_sorted().iter().map(|s| (s.sim, s.id)).collect();
+            assert_eq!(got, want, "merged, n {n} k {k}");
+        }
+    }
+
+    #[test]
+    fn floor_only_rises_and_never_exceeds_the_kth_best() {
+        let mut t = TopK::new(3, f32::NEG_INFINITY);
+        let mut last = t.floor();
+        for i in 0..100u32 {
+            t.push((i % 10) as f32, i);
+            assert!(t.floor() >= last);
+            last = t.floor();
+        }
+        assert!(t.floor() <= 9.0);
+        let got: Vec<u32> = t.into_sorted().iter().map(|s| s.id).collect();
+        assert_eq!(got, vec![9, 19, 29]);
     }
 
     #[test]
