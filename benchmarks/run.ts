@@ -109,7 +109,10 @@ function main(): void {
     for (const peer of c.peers) {
       process.stderr.write(`${c.name}: ${peer}...\n`);
       const theirs = runPeer(peer, c);
-      Object.assign(versions, theirs.versions ?? {});
+      for (const [k, v] of Object.entries(theirs.versions ?? {})) {
+        if (versions[k] === undefined) versions[k] = v;
+        else if (!versions[k].split(' / ').includes(v)) versions[k] += ` / ${v}`;
+      }
       rows.push({
         case: c.name,
         ours_s: ours.median_s,

@@ -6,11 +6,10 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
 py="${PYTHON:-python3}"
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import faiss, numpy, scipy' 2>/dev/null; then
-  exit 0
+if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import faiss, numpy, scipy' 2>/dev/null; }; then
+  echo "setting up benchmark peers in $venv (faiss-cpu, numpy, scipy)" >&2
+  "$py" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet 'faiss-cpu>=1.7.3' 'numpy' 'scipy'
+  "$venv/bin/python" -c 'import faiss, numpy, scipy; print("faiss", faiss.__version__, "numpy", numpy.__version__, "scipy", scipy.__version__)' >&2
 fi
-echo "setting up benchmark peers in $venv (faiss-cpu, numpy, scipy)" >&2
-"$py" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet 'faiss-cpu>=1.7.3' 'numpy' 'scipy'
-"$venv/bin/python" -c 'import faiss, numpy, scipy; print("faiss", faiss.__version__, "numpy", numpy.__version__, "scipy", scipy.__version__)' >&2
