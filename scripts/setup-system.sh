@@ -4,6 +4,8 @@
 set -u
 need=()
 command -v bc >/dev/null || need+=(bc)
+# A font for the text of report PNGs (resvg draws text with system fonts only).
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -9,3 +9,4 @@ export * from './kernels';
 export * from './embed/default';
 export * from './embed';
 export * from './seeds';
+export * from './report';
