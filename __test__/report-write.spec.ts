@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { renderAsync } from '@resvg/resvg-js';
 import { InvalidArgumentError, writeReport } from '../src/index';
 import type { ReportCurve, ReportInput } from '../src/index';
 import { metricsRow } from '../src/metrics';
@@ -149,6 +150,12 @@ test('writeReport writes a self-contained report.html and four PNG plots', async
   t.false(/https?:\/\//.test(html), 'no URL at all');
   t.false(/<script|<link|<img|<iframe|@import/i.test(html));
   t.false(/url\((?!#)/.test(html), 'only in-document url(#id) references');
+  // Each inlined SVG is still a valid SVG (resvg parses and draws it once the namespace is back).
+  for (const m of html.matchAll(/<svg\b[\s\S]*?<\/svg>/g)) {
+    const svg = m[0].replace('<svg', '<svg xmlns="http://www.w3.org/2000/svg"');
+    const png = await renderAsync(svg, { fitTo: { mode: 'zoom', value: 0.25 } });
+    t.true(png.width > 100 && png.height > 60);
+  }
   const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
   t.is(new Set(ids).size, ids.length, 'ids are unique across the inlined plots');
   for (const ref of html.matchAll(/url\(#([^)]+)\)/g)) t.true(ids.includes(ref[1]), ref[1]);
