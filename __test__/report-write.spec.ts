@@ -8,7 +8,7 @@ import { InvalidArgumentError, writeReport } from '../src/index';
 import type { ReportCurve, ReportInput } from '../src/index';
 import { metricsRow } from '../src/metrics';
 import type { MetricsRow } from '../src/metrics';
-import { metricPlot } from '../src/report/plots';
+import { canDrawText, metricPlot } from '../src/report/plots';
 
 const N = 10_000;
 const P = 1_000;
@@ -270,4 +270,14 @@ test('writeReport rejects bad input naming it', async (t) => {
   const e = await t.throwsAsync(writeReport(dir, ok, { pngScale: 0 }), { instanceOf: InvalidArgumentError });
   t.is((e as InvalidArgumentError).argument, 'pngScale');
   t.deepEqual(readdirSync(dir), [], 'nothing written on bad input');
+});
+
+test('the font probe tells whether PNG text can be drawn', async (t) => {
+  t.false(await canDrawText([], false), 'no fonts at all: no text');
+  const dejavu = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+  t.true(await canDrawText([dejavu], false), 'an explicit font file is used');
+  t.true(await canDrawText(), 'system fonts (scripts/setup-system.sh installs DejaVu)');
+  const warnings: string[] = [];
+  await writeReport(tmp(t), input([curve('a', 0.5)]), { onWarning: (m) => warnings.push(m) });
+  t.deepEqual(warnings, []);
 });

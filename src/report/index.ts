@@ -15,7 +15,7 @@ import { METRICS_COLUMNS } from '../metrics';
 import { writeFileAtomic } from '../util/atomic';
 import { buildHtml } from './html';
 import type { HtmlPlot } from './html';
-import { metricPlot, precisionRecallPlot, renderSvg, svgToPng } from './plots';
+import { canDrawText, metricPlot, precisionRecallPlot, renderSvg, svgToPng } from './plots';
 import type { ReportCurve, ReportFiles, ReportInput } from './types';
 
 export type { ReportCurve, ReportFiles, ReportInput } from './types';
@@ -26,6 +26,11 @@ export interface WriteReportOptions {
   pngScale?: number;
   /** Font files (TTF/OTF) to load besides the system fonts, for machines that have none. */
   fontFiles?: string[];
+  /**
+   * Called with a message when something is off but the report is still written (e.g. no font
+   * for the PNGs' text). Default: print to stderr.
+   */
+  onWarning?: (message: string) => void;
 }
 
 function checkInput(input: ReportInput): ReportCurve[] {
@@ -121,6 +126,12 @@ export async function writeReport(
     metricPlot(curves, 'f1'),
     precisionRecallPlot(curves),
   ];
+  if (!(await canDrawText(options.fontFiles))) {
+    (options.onWarning ?? ((m: string) => process.stderr.write(`synapse-g: ${m}\n`)))(
+      'no font found for the text of the PNG plots (they will have no labels): install one ' +
+        '(e.g. Debian fonts-dejavu-core) or pass fontFiles; report.html is not affected',
+    );
+  }
   const plots: HtmlPlot[] = [];
   const pngs: string[] = [];
   for (const p of specs) {

@@ -345,21 +345,44 @@ export interface PngOptions {
   fontFiles?: string[];
 }
 
-/** Rasterise an SVG to PNG bytes with resvg, off the main thread. */
-export async function svgToPng(svg: string, options: PngOptions = {}): Promise<Buffer> {
-  // Loaded on first use, so the package imports on platforms without a resvg binary.
+type Resvg = typeof import('@resvg/resvg-js');
+
+/** Loaded on first use, so the package imports on platforms without a resvg binary. */
+function resvg(): Resvg {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { renderAsync } = require('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
-  const image = await renderAsync(svg, {
-    fitTo: { mode: 'zoom', value: options.scale ?? 2 },
+  return require('@resvg/resvg-js') as Resvg;
+}
+
+function renderOptions(scale: number, fontFiles: string[] | undefined, systemFonts = true) {
+  return {
+    fitTo: { mode: 'zoom' as const, value: scale },
     background: 'white',
     font: {
-      loadSystemFonts: true,
-      fontFiles: options.fontFiles ?? [],
+      loadSystemFonts: systemFonts,
+      fontFiles: fontFiles ?? [],
       defaultFontFamily: 'DejaVu Sans',
       sansSerifFamily: 'DejaVu Sans',
     },
-    logLevel: 'off',
-  });
+    logLevel: 'off' as const,
+  };
+}
+
+/** Rasterise an SVG to PNG bytes with resvg, off the main thread. */
+export async function svgToPng(svg: string, options: PngOptions = {}): Promise<Buffer> {
+  const image = await resvg().renderAsync(svg, renderOptions(options.scale ?? 2, options.fontFiles));
   return image.asPng();
+}
+
+/**
+ * Whether resvg finds a font for the plots' text: renders a word and looks for ink. Without a
+ * font, resvg silently leaves text out of PNGs. `systemFonts: false` looks at `fontFiles` only.
+ */
+export async function canDrawText(fontFiles?: string[], systemFonts = true): Promise<boolean> {
+  const probe =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="80" height="24">' +
+    `<text x="4" y="18" font-family="${FONT}" font-size="16" fill="black">Recall</text></svg>`;
+  const image = await resvg().renderAsync(probe, renderOptions(1, fontFiles, systemFonts));
+  const px = image.pixels; // RGBA
+  for (let i = 0; i < px.length; i += 4) if (px[i] < 128) return true;
+  return false;
 }
