@@ -16,6 +16,9 @@ import { InvalidArgumentError } from '../errors';
 import { knnGraph } from '../kernels';
 import type { Matrix } from '../kernels';
 
+/** Node ids below this fit next to a float32's 32 bits in a float64 sort key (2^21). */
+const ID_LIMIT = 0x200000;
+
 /** Similarities this close to 1 count as exactly 1 (float32 cosines of identical rows). */
 const ONE_EPS = 1e-6;
 
@@ -146,27 +149,52 @@ export async function buildCoverageGraph(
       bSims[fill[j]++] = s;
     }
   }
-  // Per node: merge duplicate neighbours (keep the max), then sort best first.
+  // Per node: merge duplicate neighbours (keep the max), then sort best first (ties: smaller
+  // id). The sort runs on packed float64 keys with the native typed-array sort: the float32
+  // similarity's bits made monotone (32 bits), inverted for best first, then the id (21 bits).
   const ids = new Uint32Array(2 * m);
   const sims = new Float32Array(2 * m);
   const best = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
+  const packed = n <= ID_LIMIT;
+  let maxDeg = 0;
+  for (let i = 0; i < n; i++) maxDeg = Math.max(maxDeg, count[i + 1] - count[i]);
+  const keys = new Float64Array(packed ? maxDeg : 0);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
   let out = 0;
-  let order: number[] = [];
   for (let i = 0; i < n; i++) {
     offsets[i] = out;
     const a = count[i];
     const b = count[i + 1];
-    order = [];
+    const order: number[] = [];
     for (let e = a; e < b; e++) {
       const j = bIds[e];
       if (best[j] === Number.NEGATIVE_INFINITY) order.push(j);
       if (bSims[e] > best[j]) best[j] = bSims[e];
     }
-    order.sort((x, y) => best[y] - best[x] || x - y);
-    for (const j of order) {
-      ids[out] = j;
-      sims[out++] = best[j];
-      best[j] = Number.NEGATIVE_INFINITY;
+    if (packed) {
+      for (let q = 0; q < order.length; q++) {
+        const j = order[q];
+        f32[0] = best[j];
+        const bits = u32[0];
+        const mono = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+        keys[q] = (0xffffffff - mono) * ID_LIMIT + j;
+      }
+      const view = keys.subarray(0, order.length);
+      view.sort();
+      for (let q = 0; q < view.length; q++) {
+        const j = view[q] % ID_LIMIT;
+        ids[out] = j;
+        sims[out++] = best[j];
+        best[j] = Number.NEGATIVE_INFINITY;
+      }
+    } else {
+      order.sort((x, y) => best[y] - best[x] || x - y);
+      for (const j of order) {
+        ids[out] = j;
+        sims[out++] = best[j];
+        best[j] = Number.NEGATIVE_INFINITY;
+      }
     }
   }
   offsets[n] = out;
