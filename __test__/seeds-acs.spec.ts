@@ -71,6 +71,14 @@ test('lazy greedy on the kernel graph equals the brute-force greedy', async (t) 
       t.is(got.covered, want.covered);
     }
   }
+  // Negative thresholds too (the sort keys handle negative similarities).
+  const wide = await buildCoverageGraph(matrix(data, dim), -0.5);
+  for (const th of [-0.5, -0.1, 0.6]) {
+    const want = bruteGreedy(data, dim, th, 4);
+    const got = greedyCover(wide, th, 4);
+    t.deepEqual([...got.picks], want.picks, `t=${th}`);
+    t.is(got.covered, want.covered);
+  }
   // With a degree cap: each node keeps its 7 best neighbours, then the graph is made undirected.
   const capped = await buildCoverageGraph(matrix(data, dim), 0.3, 7);
   for (const th of [0.3, 0.7]) {
