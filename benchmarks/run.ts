@@ -96,14 +96,23 @@ function main(): void {
     .filter(({ c }) => only === undefined || c.name.includes(only));
   ensureData(selected.map(({ c }) => c));
 
-  const sg = JSON.parse(
-    execFileSync(PY, [join(HERE, 'peers.py'), 'sgemm'], { encoding: 'utf8', env: peerEnv() }),
-  ) as { gflops: number; seconds: number; numpy: string };
-  process.stderr.write(`numpy SGEMM 4096^3: ${sg.gflops.toFixed(1)} GFLOP/s\n`);
+  // The machine is shared: measure the SGEMM peak before every case and at the end, and
+  // take the best (the highest peak is the strictest yardstick for our GFLOP/s).
+  const sgemms: number[] = [];
+  let numpyVersion = '';
+  const sgemm = (): void => {
+    const r = JSON.parse(
+      execFileSync(PY, [join(HERE, 'peers.py'), 'sgemm'], { encoding: 'utf8', env: peerEnv() }),
+    ) as { gflops: number; seconds: number; numpy: string };
+    numpyVersion = r.numpy;
+    sgemms.push(r.gflops);
+    process.stderr.write(`numpy SGEMM 4096^3: ${r.gflops.toFixed(1)} GFLOP/s\n`);
+  };
 
   const rows: Row[] = [];
   const versions: Record<string, string> = {};
   for (const { c, i } of selected) {
+    sgemm();
     process.stderr.write(`${c.name}: ours...\n`);
     const ours = runOurs(i, quick);
     for (const peer of c.peers) {
@@ -135,6 +144,8 @@ function main(): void {
     }
   }
 
+  sgemm();
+  const sg = { gflops: Math.max(...sgemms), numpy: numpyVersion };
   const head = [
     'case',
     'peer',
@@ -169,10 +180,19 @@ function main(): void {
   console.log(
     `${new Date().toISOString()}, ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${vs}`,
   );
-  console.log(`numpy SGEMM 4096^3 peak: ${sg.gflops.toFixed(1)} GFLOP/s${quick ? ' (--quick)' : ''}`);
+  console.log(
+    `numpy SGEMM 4096^3 peak: ${sg.gflops.toFixed(1)} GFLOP/s (best of ${sgemms.map((g) => g.toFixed(0)).join(', ')})${quick ? ' (--quick)' : ''}`,
+  );
   console.log(lines.join('\n'));
   if (json !== undefined) {
-    writeFileSync(json, `${JSON.stringify(rows, null, 2)}\n`);
+    writeFileSync(
+      json,
+      `${JSON.stringify(
+        rows.map((r) => ({ ...r, sgemm_peak_gflops: sg.gflops })),
+        null,
+        2,
+      )}\n`,
+    );
     process.stderr.write(`wrote ${json}\n`);
   }
 }
