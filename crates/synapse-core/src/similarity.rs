@@ -302,27 +302,33 @@ fn select_block(ctx: &Ctx<'_>, b: &Block<'_>, heaps: &mut [TopK], floors: &mut [
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn select_block_avx2(ctx: &Ctx<'_>, b: &Block<'_>, heaps: &mut [TopK], floors: &mut [f32]) {
+    // SAFETY (of the calls): AVX2 is enabled in this function.
+    select_block_impl(ctx, b, heaps, floors, |c, f, s| unsafe {
+        lane_mask_avx2(c, f, s)
+    });
+}
+
+/// [`lane_mask`] with two 8-lane compares and mask moves (LLVM does not turn the portable
+/// bit building into this by itself).
+///
+/// # Safety
+/// The CPU must support AVX2. `c` and `f` must hold at least [`LANES`] values.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn lane_mask_avx2(c: &[f32], f: &[f32], scale: f32) -> u32 {
     use std::arch::x86_64::*;
-    // Two 8-lane compares and mask moves per 16 lanes (LLVM does not turn `lane_mask`'s
-    // bit building into this by itself).
-    let mask = |c: &[f32], f: &[f32], scale: f32| -> u32 {
-        // SAFETY: AVX2 is enabled in this function; `c` and `f` have LANES = 16 elements
-        // (asserted), read unaligned.
-        unsafe {
-            debug_assert!(c.len() == LANES && f.len() == LANES);
-            let s = _mm256_set1_ps(scale);
-            let lo = _mm256_cmp_ps::<_CMP_GE_OQ>(
-                _mm256_mul_ps(_mm256_loadu_ps(c.as_ptr()), s),
-                _mm256_loadu_ps(f.as_ptr()),
-            );
-            let hi = _mm256_cmp_ps::<_CMP_GE_OQ>(
-                _mm256_mul_ps(_mm256_loadu_ps(c.as_ptr().add(8)), s),
-                _mm256_loadu_ps(f.as_ptr().add(8)),
-            );
-            (_mm256_movemask_ps(lo) as u32) | ((_mm256_movemask_ps(hi) as u32) << 8)
-        }
-    };
-    select_block_impl(ctx, b, heaps, floors, mask);
+    debug_assert!(c.len() >= LANES && f.len() >= LANES);
+    let s = _mm256_set1_ps(scale);
+    let lo = _mm256_cmp_ps::<_CMP_GE_OQ>(
+        _mm256_mul_ps(_mm256_loadu_ps(c.as_ptr()), s),
+        _mm256_loadu_ps(f.as_ptr()),
+    );
+    let hi = _mm256_cmp_ps::<_CMP_GE_OQ>(
+        _mm256_mul_ps(_mm256_loadu_ps(c.as_ptr().add(8)), s),
+        _mm256_loadu_ps(f.as_ptr().add(8)),
+    );
+    (_mm256_movemask_ps(lo) as u32) | ((_mm256_movemask_ps(hi) as u32) << 8)
 }
 
 #[inline(always)]
@@ -568,6 +574,30 @@ mod tests {
                 for &(_, j) in w {
                     assert!(ids.contains(&j));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn lane_masks_agree() {
+        let vals = random_matrix(64, LANES, 3);
+        let floors = random_matrix(64, LANES, 4);
+        for (r, (c, f)) in vals.chunks(LANES).zip(floors.chunks(LANES)).enumerate() {
+            let mut f = f.to_vec();
+            f[r % LANES] = f32::INFINITY; // padding lanes never set a bit
+            f[(r + 5) % LANES] = f32::NEG_INFINITY; // an empty heap accepts anything
+            let scale = 0.5 + r as f32 / 64.0;
+            let want: u32 = (0..LANES)
+                .filter(|&l| c[l] * scale >= f[l])
+                .map(|l| 1u32 << l)
+                .sum();
+            assert_eq!(lane_mask(c, &f, scale), want);
+            assert_eq!(want & (1 << (r % LANES)), 0);
+            assert_ne!(want & (1 << ((r + 5) % LANES)), 0);
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 checked; both slices hold LANES values.
+                assert_eq!(unsafe { lane_mask_avx2(c, &f, scale) }, want);
             }
         }
     }
