@@ -10,6 +10,8 @@ if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import faiss, numpy, 
   echo "setting up benchmark peers in $venv (faiss-cpu, numpy, scipy)" >&2
   "$py" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet 'faiss-cpu>=1.7.3' 'numpy' 'scipy'
+  # The versions RESULTS.md was measured with; override with PEERS="faiss-cpu numpy scipy".
+  # shellcheck disable=SC2086
+  "$venv/bin/python" -m pip install --quiet ${PEERS:-faiss-cpu==1.15.1 numpy==2.4.6 scipy==1.17.1}
   "$venv/bin/python" -c 'import faiss, numpy, scipy; print("faiss", faiss.__version__, "numpy", numpy.__version__, "scipy", scipy.__version__)' >&2
 fi
