@@ -1,12 +1,13 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EMBEDDER_SPECS, resolveEmbedder, type CachedEmbedder } from '../src/embed/index';
 import { skippedSidecarPath } from '../src/cli/embed';
 import { runCli } from '../src/cli/main';
 import { InvalidArgumentError } from '../src/errors';
+import { createProgressBar } from '../src/util/progress';
 import { expectedEmbedding, startOpenAIServer, type OpenAITestServer } from './helpers/openai-server';
 
 async function tmpDir(t: import('ava').ExecutionContext): Promise<string> {
@@ -200,4 +201,20 @@ test.serial('embed (child process): names the empty row; --skip-empty reports id
   t.deepEqual(shape, [2, 6]);
   expectRows(t, data, ['fine', 'also fine'], 6);
   t.true((await fsp.readdir(path.join(dir, 'cache'))).includes('embeddings'), 'SYNAPSE_G_CACHE_DIR is the default cache root');
+});
+
+test('progress bar: silent on a non-TTY unless forced; forced, it prints counts, rows/s and ETA', async (t) => {
+  const dir = await tmpDir(t);
+  const draw = async (force: boolean) => {
+    const file = path.join(dir, `bar-${force}.txt`);
+    const stream = createWriteStream(file);
+    const bar = createProgressBar(10, { force, label: 'embedding', stream: stream as unknown as NodeJS.WriteStream, nonTtyIntervalS: 0.01 });
+    t.is(bar.enabled, force);
+    for (let i = 1; i <= 10; i++) bar.update(i);
+    bar.stop();
+    await new Promise<void>((r) => stream.end(r));
+    return fsp.readFile(file, 'utf8');
+  };
+  t.is(await draw(false), '');
+  t.regex(await draw(true), /embedding \[=+\] 100% \| 10\/10 rows \| [\d.,]+ rows\/s \| ETA/);
 });
