@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { EMBEDDER_SPECS, resolveEmbedder, type CachedEmbedder } from '../src/embed/index';
 import { skippedSidecarPath } from '../src/cli/embed';
 import { runCli } from '../src/cli/main';
-import { InvalidArgumentError } from '../src/errors';
+import { InvalidArgumentError, SynapseError } from '../src/errors';
 import { createProgressBar } from '../src/util/progress';
 import { expectedEmbedding, startOpenAIServer, type OpenAITestServer } from './helpers/openai-server';
 
@@ -41,6 +41,9 @@ test('resolveEmbedder: openai:MODEL with and without the cache; unknown specs li
   t.is((err as InvalidArgumentError).argument, 'embedder');
   for (const form of ['default', 'hf:DIR', 'openai:MODEL']) t.true(err!.message.includes(form), form);
   t.is(EMBEDDER_SPECS.length, 3);
+  // hf: with a missing folder is a clean SynapseError mentioning the spec (never an internal error)
+  const hf = await t.throwsAsync(resolveEmbedder('hf:/no/such/folder', { argument: '--model' }), { instanceOf: SynapseError });
+  t.true(hf!.message.includes('hf'), hf!.message);
 });
 
 // ---- `synapse-g embed` end to end -------------------------------------------------------------

@@ -76,7 +76,15 @@ export async function resolveEmbedder(spec: string, options: ResolveEmbedderOpti
     } catch (e) {
       throw new SynapseError(`the hf: embedder is not available in this build: ${(e as Error).message}`, 'UNAVAILABLE', { cause: e });
     }
-    embedder = await mod.createHfEmbedder(dir, options.batchSize !== undefined ? { batchSize: options.batchSize } : {});
+    try {
+      embedder = await mod.createHfEmbedder(dir, options.batchSize !== undefined ? { batchSize: options.batchSize } : {});
+    } catch (e) {
+      // Name the flag/argument the user typed, not the backend's parameter.
+      if (e instanceof InvalidArgumentError && e.argument === 'dir') {
+        throw new InvalidArgumentError(argument, `${s}: ${e.message.replace(/^dir: /, '')}`, { cause: e });
+      }
+      throw e;
+    }
   } else if (s.startsWith('openai:')) {
     const model = s.slice(7);
     if (model === '') throw new InvalidArgumentError(argument, `openai: needs a model name, e.g. openai:text-embedding-3-small; ${valid}`);
