@@ -9,6 +9,26 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A loaded sentence-transformer folder (BERT family). Create with `loadHfEncoder`. */
+export declare class HfEncoder {
+  /** Output dimension (hidden size × pooling modes). */
+  get dim(): number
+  /** Pooling modes the folder asks for, e.g. `"mean"` or `"cls"`. */
+  get pooling(): string
+  /** Whether the folder ends with a `Normalize` module (rows are L2-normalised regardless). */
+  get normalize(): boolean
+  /** Token limit per text, special tokens included; longer texts are truncated. */
+  get maxSeqLength(): number
+  /** Threads of the encoder's own pool. */
+  get threads(): number
+  /**
+   * Embed `texts` into a row-major `texts.length × dim` Float32Array of L2-normalised rows,
+   * `batchSize` texts per forward pass (texts are sorted by length first). Runs off the main
+   * thread. An empty text rejects with `texts[i]: empty text`.
+   */
+  embed(texts: Array<string>, batchSize: number): Promise<Float32Array>
+}
+
 /** Options of `bipartiteTopK`. */
 export interface BipartiteOptions {
   /** Neighbours kept per query row (`d_max`). */
@@ -54,6 +74,13 @@ export interface KnnGraphOptions {
   /** Add each edge's reverse (union). @default false */
   symmetric?: boolean
 }
+
+/**
+ * Load a sentence-transformer folder (config.json, tokenizer.json, model.safetensors, and
+ * optionally modules.json, 1_Pooling/config.json, sentence_bert_config.json). `threads` = 0
+ * uses every core. Runs off the main thread; a missing file rejects with `dir: missing <file>`.
+ */
+export declare function loadHfEncoder(dir: string, threads: number): Promise<HfEncoder>
 
 /**
  * L2-normalise the rows of a row-major `n × dim` matrix (read without copying) into a new

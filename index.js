@@ -835,8 +835,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.HfEncoder = nativeBinding.HfEncoder
 module.exports.bipartiteTopKNative = nativeBinding.bipartiteTopKNative
 module.exports.knnGraphNative = nativeBinding.knnGraphNative
+module.exports.loadHfEncoder = nativeBinding.loadHfEncoder
 module.exports.normalize = nativeBinding.normalize
 module.exports.propagateNative = nativeBinding.propagateNative
 module.exports.topCandidatesNative = nativeBinding.topCandidatesNative

@@ -10,3 +10,4 @@ export * from './embed/default';
 export * from './embed';
 export * from './seeds';
 export * from './report';
+export * from './embed/hf';

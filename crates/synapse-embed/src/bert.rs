@@ -187,9 +187,11 @@ impl Bert {
         self.hidden
     }
 
-    /// Last hidden state of a padded batch: `ids` holds `b` rows of `s` token ids, `mask` the
-    /// matching 1/0 attention mask. Returns (b·s·hidden) f32, row-major.
-    pub fn forward(&self, ids: &[u32], mask: &[f32], b: usize, s: usize) -> Result<Vec<f32>> {
+    /// Last hidden state of a padded batch: `ids` holds `lens.len()` rows of `s` token ids, row
+    /// `r` being `lens[r]` real tokens then padding. Returns (b·s·hidden) f32, row-major; the
+    /// states at padded positions are meaningless (padding is masked out as keys).
+    pub fn forward(&self, ids: &[u32], lens: &[usize], s: usize) -> Result<Vec<f32>> {
+        let b = lens.len();
         debug_assert_eq!(ids.len(), b * s);
         if s > self.max_positions {
             return Err(EmbedError::model(format!(
@@ -214,31 +216,11 @@ impl Bert {
             .broadcast_add(&self.token_type0)?;
         let mut x = self.ln_emb.forward(&x.reshape((b * s, h))?)?;
 
-        // Additive mask: 0 for tokens, large negative for padding; (b, 1, 1, s).
-        let bias: Vec<f32> = mask
-            .iter()
-            .map(|&m| if m > 0.0 { 0.0 } else { f32::MIN / 2.0 })
-            .collect();
-        let bias = Tensor::from_vec(bias, (b, 1, 1, s), &dev)?;
-        let scale = 1.0 / (d as f64).sqrt();
-
+        let scale = 1.0 / (d as f32).sqrt();
         for layer in &self.layers {
-            let qkv = layer
-                .qkv
-                .forward(&x)?
-                .reshape((b, s, 3, nh, d))?
-                .permute((2, 0, 3, 1, 4))?
-                .contiguous()?; // (3, b, nh, s, d)
-            let q = qkv.get(0)?;
-            let k = qkv.get(1)?;
-            let v = qkv.get(2)?;
-            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias)?;
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let ctx = probs
-                .matmul(&v)? // (b, nh, s, d)
-                .transpose(1, 2)?
-                .contiguous()?
-                .reshape((b * s, h))?;
+            let qkv = layer.qkv.forward(&x)?.flatten_all()?.to_vec1::<f32>()?;
+            let ctx = attention(&qkv, lens, s, nh, d, scale);
+            let ctx = Tensor::from_vec(ctx, (b * s, h), &dev)?;
             let attn = layer.attn_out.forward(&ctx)?;
             x = layer.ln_attn.forward(&(attn + &x)?)?;
             let inter = layer.inter.forward(&x)?;
@@ -253,4 +235,49 @@ impl Bert {
         let last = x.flatten_all()?.to_vec1::<f32>()?;
         Ok(last)
     }
+}
+
+/// Multi-head self-attention of one padded batch. `qkv` is (b·s, 3·nh·d) row-major (all query
+/// heads, then keys, then values); returns the context (b·s, nh·d). Padded keys are masked out;
+/// padded query rows are left zero. Rows of the batch run in parallel.
+fn attention(qkv: &[f32], lens: &[usize], s: usize, nh: usize, d: usize, scale: f32) -> Vec<f32> {
+    use rayon::prelude::*;
+    let h = nh * d;
+    let mut ctx = vec![0f32; lens.len() * s * h];
+    ctx.par_chunks_mut(s * h)
+        .zip(lens.par_iter())
+        .enumerate()
+        .for_each(|(r, (out, &len))| {
+            let base = r * s * 3 * h;
+            let row = |t: usize| &qkv[base + t * 3 * h..base + (t + 1) * 3 * h];
+            let mut scores = vec![0f32; len];
+            for head in 0..nh {
+                let (qo, ko, vo) = (head * d, h + head * d, 2 * h + head * d);
+                for i in 0..len {
+                    let q = &row(i)[qo..qo + d];
+                    let mut max = f32::NEG_INFINITY;
+                    for (j, sc) in scores.iter_mut().enumerate() {
+                        let k = &row(j)[ko..ko + d];
+                        let dot: f32 = q.iter().zip(k).map(|(a, b)| a * b).sum();
+                        *sc = dot * scale;
+                        max = max.max(*sc);
+                    }
+                    let mut sum = 0f32;
+                    for sc in scores.iter_mut() {
+                        *sc = (*sc - max).exp();
+                        sum += *sc;
+                    }
+                    let inv = 1.0 / sum;
+                    let o = &mut out[i * h + head * d..i * h + head * d + d];
+                    for (j, &p) in scores.iter().enumerate() {
+                        let v = &row(j)[vo..vo + d];
+                        let w = p * inv;
+                        for (a, &x) in o.iter_mut().zip(v) {
+                            *a += w * x;
+                        }
+                    }
+                }
+            }
+        });
+    ctx
 }

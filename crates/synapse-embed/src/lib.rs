@@ -188,13 +188,13 @@ impl SentenceEncoder {
         let b = rows.len();
         let s = rows.iter().map(|&i| tokens[i].len()).max().unwrap_or(0);
         let mut ids = vec![0u32; b * s];
-        let mut mask = vec![0f32; b * s];
+        let mut lens = Vec::with_capacity(b);
         for (r, &i) in rows.iter().enumerate() {
             let t = &tokens[i];
             ids[r * s..r * s + t.len()].copy_from_slice(t);
-            mask[r * s..r * s + t.len()].fill(1.0);
+            lens.push(t.len());
         }
-        let hidden = self.model.forward(&ids, &mask, b, s)?;
+        let hidden = self.model.forward(&ids, &lens, s)?;
         let h = self.model.hidden();
         let dim = self.dim();
         let mut out = vec![0f32; b * dim];

@@ -5,6 +5,7 @@
 //! `compute`; synchronous exports use `catch_unwind`. No panic crosses the FFI boundary.
 #![deny(clippy::all)]
 
+mod embed;
 mod error;
 mod graph;
 mod matrix;
