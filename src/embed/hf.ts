@@ -32,7 +32,7 @@ export interface HfEmbedder extends Embedder {
 }
 
 /** Texts per native call: progress and abort are checked between calls. */
-const CALL_TEXTS = 512;
+const CALL_TEXTS = 2048;
 
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
