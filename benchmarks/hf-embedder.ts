@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const dir = dirArg ?? resolve(__dirname, '../.cache/models/all-MiniLM-L6-v2');
   const tsv = tsvArg ?? process.env.SST2_TSV ?? '/work/shared/data/sst2/train.tsv';
   const n = Number(nArg ?? 2000);
-  const batchSize = Number(batchArg ?? 32);
+  const batchSize = Number(batchArg ?? 16);
   const texts = readFileSync(tsv, 'utf8')
     .split('\n')
     .slice(1)
