@@ -43,12 +43,15 @@ app="$work/app"
 mkdir -p "$app"
 cd "$app"
 npm init -y >/dev/null
+# As the README tells users: onnxruntime-node's postinstall would fetch CUDA files from nuget.org.
+echo 'onnxruntime-node-install=skip' > .npmrc
 nocargo_path=$(echo "$PATH" | tr ':' '\n' | grep -v -e cargo -e rustup | paste -sd: -)
 if PATH="$nocargo_path" command -v cargo >/dev/null; then
   echo "package: could not hide cargo from PATH" >&2; exit 1
 fi
-PATH="$nocargo_path" npm install --silent --no-audit --no-fund \
-  "$work/synapse-g-linux-x64-gnu-$version.tgz" "$work/synapse-g-$version.tgz" >/dev/null
+PATH="$nocargo_path" npm install --loglevel=error --no-audit --no-fund \
+  "$work/synapse-g-linux-x64-gnu-$version.tgz" "$work/synapse-g-$version.tgz" >"$work/install.log" 2>&1 \
+  || { tail -30 "$work/install.log" >&2; echo "package: npm install failed" >&2; exit 1; }
 test ! -e node_modules/synapse-g/synapse-g.linux-x64-gnu.node \
   || { echo "package: main package must not carry the binary" >&2; exit 1; }
 PATH="$nocargo_path" node -e '
