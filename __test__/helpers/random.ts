@@ -34,3 +34,37 @@ export function cosine(a: Float32Array, i: number, b: Float32Array, j: number, d
   }
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
+
+/** A planted rare-event corpus: positives around `clusters` centres, negatives spread widely. */
+export interface PlantedCorpus {
+  corpus: Float32Array;
+  labels: boolean[];
+  seeds: Float32Array;
+  dim: number;
+}
+
+/**
+ * `n` rows of which `positives` lie near one of `clusters` positive centres (noise `spread`), the
+ * rest uniform; `numSeeds` seeds near the same centres (as LLM-written positives would be).
+ */
+export function plantedCorpus(n: number, positives: number, numSeeds: number, seed: number, dim = 16, clusters = 3, spread = 0.35): PlantedCorpus {
+  const r = rng(seed);
+  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const centres: number[][] = [];
+  for (let c = 0; c < clusters; c++) centres.push(Array.from({ length: dim }, () => gauss()));
+  const near = (out: Float32Array, row: number): void => {
+    const c = centres[Math.floor(r() * clusters)];
+    for (let j = 0; j < dim; j++) out[row * dim + j] = c[j] + spread * gauss();
+  };
+  const corpus = new Float32Array(n * dim);
+  const labels: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const pos = i % Math.round(n / positives) === 0 && labels.filter(Boolean).length < positives;
+    labels.push(pos);
+    if (pos) near(corpus, i);
+    else for (let j = 0; j < dim; j++) corpus[i * dim + j] = gauss();
+  }
+  const seeds = new Float32Array(numSeeds * dim);
+  for (let s = 0; s < numSeeds; s++) near(seeds, s);
+  return { corpus, labels, seeds, dim };
+}

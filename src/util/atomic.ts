@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { InvalidArgumentError } from '../errors';
 
 /** Suffix of in-progress temporary files written by {@link writeFileAtomic}. */
 export const TEMP_SUFFIX = '.tmp';
@@ -91,4 +92,51 @@ export async function removeStaleTempFiles(dir: string, olderThanMs = 3_600_000)
     }
   }
   return removed;
+}
+
+/**
+ * Fill a folder atomically: `fill` writes into a hidden temporary sibling of `target`, which is
+ * renamed to `target` only when `fill` succeeds; on failure it is removed. So `target` either does
+ * not exist or is complete. An existing non-empty `target` is an error (named `flag`) unless
+ * `replace`, in which case the old folder is swapped out and removed after the rename.
+ */
+export async function writeDirAtomic<T>(
+  target: string,
+  fill: (dir: string) => Promise<T>,
+  options: { replace?: boolean; flag?: string } = {},
+): Promise<T> {
+  const flag = options.flag ?? 'dir';
+  let exists = false;
+  try {
+    const st = await fsp.stat(target);
+    if (!st.isDirectory()) {
+      throw new InvalidArgumentError(flag, `${JSON.stringify(target)} exists and is not a folder`);
+    }
+    exists = (await fsp.readdir(target)).length > 0;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (exists && !options.replace) {
+    throw new InvalidArgumentError(flag, `${JSON.stringify(target)} already exists and is not empty; choose a new folder or pass --force to replace it`);
+  }
+  const parent = path.dirname(path.resolve(target));
+  await fsp.mkdir(parent, { recursive: true });
+  const tmp = path.join(parent, `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`);
+  await fsp.mkdir(tmp);
+  try {
+    const result = await fill(tmp);
+    if (exists) {
+      const old = `${tmp}.old`;
+      await fsp.rename(target, old);
+      await fsp.rename(tmp, target);
+      await fsp.rm(old, { recursive: true, force: true });
+    } else {
+      await fsp.rm(target, { recursive: true, force: true }); // an empty folder
+      await fsp.rename(tmp, target);
+    }
+    return result;
+  } catch (e) {
+    await fsp.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
 }

@@ -1,0 +1,2 @@
+export type { Oracle, OracleItem, OracleLabelOptions } from './oracle';
+export * from './ground-truth';

@@ -1,0 +1,61 @@
+/** The mining methods, by name. */
+import { InvalidArgumentError } from '../errors';
+import { createNnStrategy, createRandomStrategy } from './baselines';
+import { createBipartiteStrategy } from './bipartite';
+import { createGbleStrategy } from './gble';
+import { createIbgStrategy } from './ibg';
+import { createLrStrategy } from './lr';
+import type { Strategy } from './strategy';
+
+export { createBipartiteStrategy, bipartiteCandidates, type GraphParams } from './bipartite';
+export { createIbgStrategy } from './ibg';
+export { createGbleStrategy, type GbleParams } from './gble';
+export { createNnStrategy, createRandomStrategy } from './baselines';
+export { createLrStrategy, type LrParams } from './lr';
+export * from './strategy';
+
+/** Every method `mine` accepts. */
+export const MINING_METHODS = ['gble', 'ibg', 'bipartite', 'nn', 'lr', 'random'] as const;
+/** A mining method's name. */
+export type MiningMethod = (typeof MINING_METHODS)[number];
+
+/** Every tunable of every method; each method reads the ones it needs. */
+export interface MethodParams {
+  /** Similarity threshold `τ` of the graph methods. */
+  tau: number;
+  /** Neighbours per node `d_max` of the graph methods. */
+  dmax: number;
+  /** `K0`: rows a round for the baselines, target new positives a round for gble and lr. */
+  k0: number;
+  /** LR baseline: unlabeled rows scored a round, `B` (`undefined` = all). */
+  budget?: number;
+  /** GBLE propagation steps a round. */
+  iterations: number;
+  /** GBLE: value oracle negatives are clamped to. */
+  negativeLabel: number;
+}
+
+/** Is `s` a method name? */
+export function isMiningMethod(s: string): s is MiningMethod {
+  return (MINING_METHODS as readonly string[]).includes(s);
+}
+
+/** A fresh strategy for `method`. */
+export function createStrategy(method: MiningMethod | string, params: MethodParams, flag = 'method'): Strategy {
+  switch (method) {
+    case 'gble':
+      return createGbleStrategy(params);
+    case 'ibg':
+      return createIbgStrategy(params);
+    case 'bipartite':
+      return createBipartiteStrategy(params);
+    case 'nn':
+      return createNnStrategy(params.k0);
+    case 'lr':
+      return createLrStrategy(params);
+    case 'random':
+      return createRandomStrategy(params.k0);
+    default:
+      throw new InvalidArgumentError(flag, `unknown method ${JSON.stringify(method)}; expected one of ${MINING_METHODS.join(', ')}`);
+  }
+}
