@@ -13,5 +13,5 @@ const BY_EMBEDDER: readonly { prefix: string; params: Partial<MethodParams> }[] 
 export function defaultParamsFor(embedder: string | undefined): MethodParams {
   const e = (embedder ?? '').toLowerCase();
   const hit = BY_EMBEDDER.find((d) => e.startsWith(d.prefix));
-  return { ...DEFAULT_METHOD_PARAMS, ...(hit?.params ?? {}) };
+  return { ...DEFAULT_METHOD_PARAMS, ...hit?.params };
 }

@@ -46,7 +46,7 @@ export function createLrStrategy(params: LrParams): Strategy {
       }
       const x = stackRows(state.corpus, labeledRows, state.seeds);
       for (let i = 0; i < x.rows; i++) train.push(i);
-      const labels = [...new Array<boolean>(state.seeds.rows).fill(true), ...y];
+      const labels = [...Array.from({ length: state.seeds.rows }, () => true), ...y];
       model = trainLogistic(x, train, labels, { init: model, iterations: model ? 100 : 300 });
 
       const unlabeled: number[] = [];
