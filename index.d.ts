@@ -82,6 +82,26 @@ export interface KnnGraphOptions {
  */
 export declare function loadHfEncoder(dir: string, threads: number): Promise<HfEncoder>
 
+/** A trained logistic model. */
+export interface LogisticNativeModel {
+  weights: Float64Array
+  bias: number
+}
+
+/** Options of `trainLogisticNative`. */
+export interface LogisticNativeOptions {
+  /** L2 penalty on the weights. */
+  l2: number
+  /** Gradient steps. */
+  iterations: number
+  /** Weight classes inversely to their frequency. @default true */
+  balanced?: boolean
+  /** Warm start: initial weights (length `dim`) ... */
+  initWeights?: Float64Array
+  /** ... and bias. */
+  initBias?: number
+}
+
 /**
  * L2-normalise the rows of a row-major `n × dim` matrix (read without copying) into a new
  * buffer. Runs off the main thread.
@@ -110,8 +130,17 @@ export interface PropagateNativeOptions {
   weighted?: boolean
 }
 
+/** `P(positive)` of rows `rows` of `x` (every row when omitted). Runs off the main thread. */
+export declare function scoreLogisticNative(weights: Float64Array, bias: number, x: Float32Array, dim: number, rows?: Uint32Array | undefined | null): Promise<Float32Array>
+
 /**
  * The `k` highest-scoring rows whose `exclude` byte is zero, best first, ties by smaller id.
  * Synchronous: linear time.
  */
 export declare function topCandidatesNative(scores: Float32Array, k: number, exclude?: Uint8Array | undefined | null): Uint32Array
+
+/**
+ * Train on rows `rows` of the row-major matrix `x` (`dim` columns) with labels `y` (one byte
+ * per row, non-zero = positive). Runs off the main thread.
+ */
+export declare function trainLogisticNative(x: Float32Array, dim: number, rows: Uint32Array, y: Uint8Array, options: LogisticNativeOptions): Promise<LogisticNativeModel>

@@ -841,4 +841,6 @@ module.exports.knnGraphNative = nativeBinding.knnGraphNative
 module.exports.loadHfEncoder = nativeBinding.loadHfEncoder
 module.exports.normalize = nativeBinding.normalize
 module.exports.propagateNative = nativeBinding.propagateNative
+module.exports.scoreLogisticNative = nativeBinding.scoreLogisticNative
 module.exports.topCandidatesNative = nativeBinding.topCandidatesNative
+module.exports.trainLogisticNative = nativeBinding.trainLogisticNative

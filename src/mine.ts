@@ -74,7 +74,11 @@ export interface MineOptions extends Partial<MethodParams> {
   maxQueryRatio?: number;
   /** Stop once this many rows are queried (the last round is cut to fit). */
   maxQueries?: number;
-  /** Stop after a round with no new positive. Default true, except for `random`. */
+  /**
+   * Stop after a round with no new positive. Default true for the graph methods (`gble`, `ibg`,
+   * `bipartite`), whose next round would only repeat the exhausted neighbourhoods; false for the
+   * baselines (`random`, `nn`, `lr`), which run to the budget as in the paper's curves.
+   */
   stopWhenNoNewPositive?: boolean;
   /** Seeds the random choices (random baseline, LR negatives and subsets). Default 0. */
   seed?: number;
@@ -168,7 +172,7 @@ export async function mine(options: MineOptions): Promise<MineResult> {
   }
   if (ratio === undefined && rounds === undefined && maxQueries === undefined) ratio = DEFAULT_MAX_QUERY_RATIO;
   const budget = Math.min(maxQueries ?? n, ratio === undefined ? n : Math.floor(ratio * n + 1e-9));
-  const stopOnDry = options.stopWhenNoNewPositive ?? options.method !== 'random';
+  const stopOnDry = options.stopWhenNoNewPositive ?? ['gble', 'ibg', 'bipartite'].includes(options.method);
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError('seed', `must be an integer, got ${seed}`);
 

@@ -1,10 +1,11 @@
 /**
  * L2-regularised logistic regression on embeddings: the classifier of the LR baseline (§6.2) and
- * of the labeled set. Full-batch Nesterov-accelerated gradient descent in float64 with the step
- * `1/L` from a bound on the loss's curvature, so it converges without tuning and is deterministic.
+ * of the labeled set. Trained in the Rust core (full-batch Nesterov gradient descent with the step
+ * `1/L` from a curvature bound: no tuning, deterministic), off the main thread.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, fromNative } from '../errors';
 import type { Matrix } from '../kernels';
+import native from '../native';
 
 /** A trained model: `P(positive | x) = σ(w·x + b)`. */
 export interface LogisticModel {
@@ -24,89 +25,50 @@ export interface LogisticOptions {
   init?: LogisticModel;
 }
 
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+function toRows(rows: ArrayLike<number>, n: number): Uint32Array {
+  if (rows instanceof Uint32Array) return rows;
+  const out = new Uint32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (!Number.isInteger(r) || r < 0 || r >= n) {
+      throw new InvalidArgumentError('rows', `row ${r} is outside 0..${n - 1}`);
+    }
+    out[i] = r;
+  }
+  return out;
 }
 
 /**
  * Train on rows `rows` of `x` with labels `y` (`true` = positive).
  * @throws InvalidArgumentError when lengths differ, a row is out of range, or a class is missing
  */
-export function trainLogistic(
+export async function trainLogistic(
   x: Matrix,
   rows: ArrayLike<number>,
   y: ArrayLike<boolean>,
   options: LogisticOptions = {},
-): LogisticModel {
-  const n = rows.length;
-  if (y.length !== n) throw new InvalidArgumentError('y', `has ${y.length} labels for ${n} rows`);
-  let pos = 0;
-  for (let i = 0; i < n; i++) {
-    if (!Number.isInteger(rows[i]) || rows[i] < 0 || rows[i] >= x.rows) {
-      throw new InvalidArgumentError('rows', `row ${rows[i]} is outside 0..${x.rows - 1}`);
-    }
-    if (y[i]) pos++;
+): Promise<LogisticModel> {
+  const r = toRows(rows, x.rows);
+  const labels = new Uint8Array(y.length);
+  for (let i = 0; i < y.length; i++) labels[i] = y[i] ? 1 : 0;
+  try {
+    return await native.trainLogisticNative(x.data, x.dim, r, labels, {
+      l2: options.l2 ?? 1 / Math.max(1, r.length),
+      iterations: options.iterations ?? 200,
+      balanced: options.balanced ?? true,
+      initWeights: options.init?.weights,
+      initBias: options.init?.bias,
+    });
+  } catch (e) {
+    throw fromNative(e);
   }
-  if (pos === 0 || pos === n) {
-    throw new InvalidArgumentError('y', 'needs at least one positive and one negative example');
-  }
-  const d = x.dim;
-  const l2 = options.l2 ?? 1 / n;
-  const iterations = options.iterations ?? 200;
-  const balanced = options.balanced ?? true;
-  const wPos = balanced ? n / (2 * pos) : 1;
-  const wNeg = balanced ? n / (2 * (n - pos)) : 1;
-  // Curvature bound: ‖H‖ ≤ ¼ · mean(wᵢ · (‖xᵢ‖² + 1)) + λ.
-  let curv = 0;
-  for (let i = 0; i < n; i++) {
-    let s = 1;
-    const o = rows[i] * d;
-    for (let j = 0; j < d; j++) s += x.data[o + j] * x.data[o + j];
-    curv += (y[i] ? wPos : wNeg) * s;
-  }
-  const step = 1 / (0.25 * (curv / n) + l2);
-
-  const w = new Float64Array(d + 1); // last entry: bias
-  if (options.init) {
-    w.set(options.init.weights);
-    w[d] = options.init.bias;
-  }
-  let prev = Float64Array.from(w);
-  const v = Float64Array.from(w);
-  const grad = new Float64Array(d + 1);
-  for (let it = 1; it <= iterations; it++) {
-    grad.fill(0);
-    for (let i = 0; i < n; i++) {
-      const o = rows[i] * d;
-      let z = v[d];
-      for (let j = 0; j < d; j++) z += v[j] * x.data[o + j];
-      const g = ((y[i] ? wPos : wNeg) * (sigmoid(z) - (y[i] ? 1 : 0))) / n;
-      for (let j = 0; j < d; j++) grad[j] += g * x.data[o + j];
-      grad[d] += g;
-    }
-    for (let j = 0; j < d; j++) grad[j] += l2 * v[j];
-    const next = new Float64Array(d + 1);
-    for (let j = 0; j <= d; j++) next[j] = v[j] - step * grad[j];
-    const mom = (it - 1) / (it + 2);
-    for (let j = 0; j <= d; j++) v[j] = next[j] + mom * (next[j] - prev[j]);
-    prev = next;
-  }
-  return { weights: prev.subarray(0, d), bias: prev[d] };
 }
 
 /** `P(positive)` of rows `rows` of `x` (all rows when omitted). */
-export function scoreLogistic(model: LogisticModel, x: Matrix, rows?: ArrayLike<number>): Float32Array {
-  const d = x.dim;
-  if (model.weights.length !== d) {
-    throw new InvalidArgumentError('x', `dimension ${d} differs from the model's ${model.weights.length}`);
+export async function scoreLogistic(model: LogisticModel, x: Matrix, rows?: ArrayLike<number>): Promise<Float32Array> {
+  try {
+    return await native.scoreLogisticNative(model.weights, model.bias, x.data, x.dim, rows === undefined ? undefined : toRows(rows, x.rows));
+  } catch (e) {
+    throw fromNative(e);
   }
-  const m = rows ? rows.length : x.rows;
-  const out = new Float32Array(m);
-  for (let i = 0; i < m; i++) {
-    const o = (rows ? rows[i] : i) * d;
-    let z = model.bias;
-    for (let j = 0; j < d; j++) z += model.weights[j] * x.data[o + j];
-    out[i] = sigmoid(z);
-  }
-  return out;
 }

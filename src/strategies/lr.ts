@@ -27,7 +27,7 @@ export function createLrStrategy(params: LrParams): Strategy {
       pseudoNegatives = state.random.sample(all, state.seeds.rows);
       return Promise.resolve();
     },
-    propose(state: MiningState): Promise<Proposal> {
+    async propose(state: MiningState): Promise<Proposal> {
       // Training matrix: seeds first, then corpus rows (pseudo-negatives and oracle labels).
       const train: number[] = [];
       const y: boolean[] = [];
@@ -47,18 +47,18 @@ export function createLrStrategy(params: LrParams): Strategy {
       const x = stackRows(state.corpus, labeledRows, state.seeds);
       for (let i = 0; i < x.rows; i++) train.push(i);
       const labels = [...Array.from({ length: state.seeds.rows }, () => true), ...y];
-      model = trainLogistic(x, train, labels, { init: model, iterations: model ? 100 : 300 });
+      model = await trainLogistic(x, train, labels, { init: model, iterations: model ? 100 : 300 });
 
       const unlabeled: number[] = [];
       for (let r = 0; r < state.labels.length; r++) if (state.labels[r] === UNLABELED) unlabeled.push(r);
       const pool = Uint32Array.from(unlabeled);
       const scored =
         params.budget === undefined || params.budget >= pool.length ? pool : state.random.sample(pool, params.budget);
-      const p = scoreLogistic(model, state.corpus, scored);
+      const p = await scoreLogistic(model, state.corpus, scored);
       const order = Array.from(scored.keys()).sort((a, b) => p[b] - p[a] || scored[a] - scored[b]);
       const k = adaptiveK(params.k0, state.previousPrecision);
       const rows = Uint32Array.from(order.slice(0, k).map((i) => scored[i]));
-      return Promise.resolve({ rows, emptyReason: rows.length === 0 ? 'every row has been queried' : undefined });
+      return { rows, emptyReason: rows.length === 0 ? 'every row has been queried' : undefined };
     },
   };
 }

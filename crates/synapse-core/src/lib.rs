@@ -9,10 +9,12 @@
 //! * [`graph`]: compressed sparse rows, validation and symmetrisation.
 //! * [`propagate`]: GBLE label propagation (Algorithm 3).
 //! * [`select`]: top-K candidate selection with exclusion.
+//! * [`logistic`]: L2-regularised logistic regression (the LR baseline's classifier).
 #![deny(clippy::all)]
 
 pub mod error;
 pub mod graph;
+pub mod logistic;
 pub mod matrix;
 pub mod propagate;
 pub mod select;
@@ -21,6 +23,7 @@ mod topk;
 
 pub use error::{CoreError, Result};
 pub use graph::Csr;
+pub use logistic::{score_logistic, train_logistic, LogisticModel, LogisticOptions};
 pub use matrix::{normalize_rows, Matrix, Normalized};
 pub use propagate::{propagate, PropagateOptions};
 pub use select::top_candidates;

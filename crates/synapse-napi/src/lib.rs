@@ -8,5 +8,6 @@
 mod embed;
 mod error;
 mod graph;
+mod logistic;
 mod matrix;
 mod task;
