@@ -2,7 +2,8 @@
  * `synapse-g embed`: embed one text column of a CSV/TSV/JSONL/TXT file into a `.npy` matrix
  * (float32, `rows × dim`, L2-normalised rows), through the disk cache, with a progress bar.
  */
-import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveIntFlag } from './flags';
 import { parseString } from 'fast-csv';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -179,16 +180,6 @@ export interface EmbedCommandResult {
   dim: number;
   /** Ids of skipped empty rows (see {@link EmbedCommandOptions.idColumn}). */
   skipped: string[];
-}
-
-function positiveIntFlag(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1) {
-      throw new CommanderArgumentError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
-    }
-    return n;
-  };
 }
 
 /** Path of the sidecar listing skipped row ids. */

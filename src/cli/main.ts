@@ -6,7 +6,9 @@
 import { Command, CommanderError } from 'commander';
 import { SynapseError } from '../errors';
 import { version } from './version';
+import { registerCompare } from './compare';
 import { registerEmbed } from './embed';
+import { registerMine } from './mine';
 
 export function buildProgram(): Command {
   const program = new Command('synapse-g')
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .exitOverride();
   // Subcommands register here, one line each.
   registerEmbed(program);
+  registerMine(program);
+  registerCompare(program);
   return program;
 }
 

@@ -278,7 +278,7 @@ mod tests {
             balanced: true,
         };
         let err = |r: Result<LogisticModel>| r.unwrap_err().to_string();
-        assert!(err(train_logistic(&m, &rows, &vec![1; 40], None, &opts)).starts_with("y: needs"));
+        assert!(err(train_logistic(&m, &rows, &[1; 40], None, &opts)).starts_with("y: needs"));
         assert!(err(train_logistic(&m, &[0, 99], &[1, 0], None, &opts)).starts_with("rows: row 99"));
         assert!(err(train_logistic(&m, &rows, &y[..3], None, &opts)).starts_with("y: has 3"));
         let bad = LogisticModel {
