@@ -1,17 +1,41 @@
 /**
- * Default method parameters per embedder, chosen from the SST-2 experiment (experiments/README.md
- * says how and why). A weaker embedder than the paper's Gecko spreads cosine similarities lower, so
- * the paper's `τ = 0.7` would leave most rows without an edge; each embedder gets its own `τ`.
+ * Default method parameters, by method and embedder, chosen from the SST-2 experiment
+ * (experiments/README.md has the numbers):
+ *
+ * - GBLE propagates over a k-nearest-neighbour graph (`d_max = 20`) with `τ = 0`: the graph's
+ *   shape then comes from ranks, not from an absolute similarity, so the same default works for
+ *   embedders whose cosines sit anywhere (USE-lite and MiniLM spread low, e5 and OpenAI models sit
+ *   high). `K0 = 25`, `T = 10` steps, negatives clamped to `-1` (better early recall than `0`,
+ *   the same at 10 %).
+ * - IBG and the one-shot bipartite method take every neighbour above `τ`, so `τ` decides how many
+ *   rows a round queries and must suit the embedder: `0.5` for USE-lite and MiniLM-class models
+ *   (at the paper's `0.7` a USE-lite corpus row rarely has an edge), the paper's `0.7` otherwise.
  */
-import { DEFAULT_METHOD_PARAMS } from './mine';
-import type { MethodParams } from './strategies/index';
+import type { MethodParams, MiningMethod } from './strategies/index';
 
-/** Defaults by embedder id prefix (the first matching entry wins). */
-const BY_EMBEDDER: readonly { prefix: string; params: Partial<MethodParams> }[] = [];
+/** Parameters every method falls back to. */
+export const DEFAULT_METHOD_PARAMS: Readonly<MethodParams> = {
+  tau: 0.7,
+  dmax: 20,
+  k0: 25,
+  iterations: 10,
+  negativeLabel: -1,
+};
 
-/** The default parameters for an embedder spec or model id (`default`, `use-lite`, `hf:...`, ...). */
-export function defaultParamsFor(embedder: string | undefined): MethodParams {
+/** Bipartite-graph `τ` by embedder id prefix (lower case; the first match wins). */
+const BIPARTITE_TAU: readonly { prefix: string; tau: number }[] = [
+  { prefix: 'default', tau: 0.5 },
+  { prefix: 'use-lite', tau: 0.5 },
+  { prefix: 'hf:', tau: 0.5 },
+];
+
+/**
+ * The default parameters of `method` for an embedder spec or model id (`default`, `use-lite`,
+ * `hf:DIR`, `openai:MODEL`; `undefined` for precomputed vectors of unknown origin).
+ */
+export function defaultParamsFor(embedder: string | undefined, method?: MiningMethod): MethodParams {
+  if (method === 'gble') return { ...DEFAULT_METHOD_PARAMS, tau: 0 };
   const e = (embedder ?? '').toLowerCase();
-  const hit = BY_EMBEDDER.find((d) => e.startsWith(d.prefix));
-  return { ...DEFAULT_METHOD_PARAMS, ...hit?.params };
+  const hit = BIPARTITE_TAU.find((d) => e.startsWith(d.prefix));
+  return { ...DEFAULT_METHOD_PARAMS, ...(hit ? { tau: hit.tau } : {}) };
 }

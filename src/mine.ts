@@ -3,6 +3,7 @@
  * oracle, run a method round by round (propose candidates, get their labels, update) until a stop
  * rule fires, recording the metrics after every round.
  */
+import { defaultParamsFor, DEFAULT_METHOD_PARAMS } from './defaults';
 import { InvalidArgumentError } from './errors';
 import { normalize, type Matrix } from './kernels';
 import { metricsRow, type MetricsRow } from './metrics';
@@ -19,14 +20,6 @@ import {
 } from './strategies/index';
 import { Random } from './util/random';
 
-/** Method parameters used when a caller gives none (see experiments/README.md for why). */
-export const DEFAULT_METHOD_PARAMS: Readonly<MethodParams> = {
-  tau: 0.7,
-  dmax: 50,
-  k0: 100,
-  iterations: 20,
-  negativeLabel: -1,
-};
 
 /** Share of the corpus queried when no stop rule is given. */
 export const DEFAULT_MAX_QUERY_RATIO = 0.1;
@@ -80,6 +73,11 @@ export interface MineOptions extends Partial<MethodParams> {
    * baselines (`random`, `nn`, `lr`), which run to the budget as in the paper's curves.
    */
   stopWhenNoNewPositive?: boolean;
+  /**
+   * The embedder spec or model id the vectors came from (e.g. `default`, `hf:DIR`), to pick
+   * default parameters (see `defaultParamsFor`). Omit for vectors of unknown origin.
+   */
+  embedder?: string;
   /** Seeds the random choices (random baseline, LR negatives and subsets). Default 0. */
   seed?: number;
   signal?: AbortSignal;
@@ -163,7 +161,7 @@ export async function mine(options: MineOptions): Promise<MineResult> {
   if (options.texts && options.texts.length !== n) {
     throw new InvalidArgumentError('texts', `has ${options.texts.length} entries for ${n} corpus rows`);
   }
-  const params = resolveMethodParams(options);
+  const params = resolveMethodParams(options, {}, defaultParamsFor(options.embedder, options.method));
   const rounds = positiveInt('rounds', options.rounds);
   const maxQueries = positiveInt('maxQueries', options.maxQueries);
   let ratio = options.maxQueryRatio;
