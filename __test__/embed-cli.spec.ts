@@ -1,5 +1,4 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,6 +7,7 @@ import { skippedSidecarPath } from '../src/cli/embed';
 import { runCli } from '../src/cli/main';
 import { InvalidArgumentError, SynapseError } from '../src/errors';
 import { createProgressBar } from '../src/util/progress';
+import { runChild } from './helpers/cli';
 import { expectedEmbedding, startOpenAIServer, type OpenAITestServer } from './helpers/openai-server';
 
 async function tmpDir(t: import('ava').ExecutionContext): Promise<string> {
@@ -48,7 +48,6 @@ test('resolveEmbedder: openai:MODEL with and without the cache; unknown specs li
 
 // ---- `synapse-g embed` end to end -------------------------------------------------------------
 
-const REPO = path.resolve(__dirname, '..');
 
 /** Parse a float32 C-order .npy written by the CLI. */
 async function readNpy(file: string): Promise<{ shape: number[]; data: Float32Array }> {
@@ -72,21 +71,6 @@ function expectRows(t: import('ava').ExecutionContext, data: Float32Array, texts
     const ok = want.every((w, c) => Math.abs(data[i * dim + c] - w) < 1e-6);
     t.true(ok, `row ${i} (${JSON.stringify(texts[i])})`);
   }
-}
-
-function runChild(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...args], {
-      cwd: REPO,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    let stdout = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.on('exit', (code) => resolve({ code, stderr, stdout }));
-  });
 }
 
 const cli = (...args: string[]) => runCli(['node', 'synapse-g', 'embed', ...args]);

@@ -18,3 +18,4 @@ export * from './defaults';
 export * from './spread';
 export * from './classifier/logistic';
 export { Random } from './util/random';
+export * from './io';

@@ -4,149 +4,13 @@
  */
 import { Command } from 'commander';
 import { positiveIntFlag } from './flags';
-import { parseString } from 'fast-csv';
 import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
 import { resolveEmbedder, type CachedEmbedder } from '../embed/index';
 import { InvalidArgumentError, SynapseError } from '../errors';
+import { readTable } from '../io/table';
+import { writeNpyFloat32 } from '../io/vectors';
 import { writeFileAtomic } from '../util/atomic';
 import { createProgressBar } from '../util/progress';
-
-/** One text column read from a table, with ids and how to name rows in messages. */
-interface TextColumn {
-  texts: string[];
-  ids: string[];
-  /** e.g. `column "text"`. */
-  columnLabel: string;
-  /** What ids are, for messages: `id column "id"` or `1-based row numbers`. */
-  idLabel: string;
-  /** e.g. `row 7` or `line 7`. */
-  rowLabel(i: number): string;
-}
-
-type Format = 'csv' | 'tsv' | 'jsonl' | 'txt';
-
-function formatOf(file: string): Format {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.csv') return 'csv';
-  if (ext === '.tsv' || ext === '.tab') return 'tsv';
-  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  if (ext === '.txt') return 'txt';
-  throw new InvalidArgumentError('--input', `cannot tell the format of ${JSON.stringify(file)}; use .csv, .tsv, .jsonl, .ndjson or .txt`);
-}
-
-function cellToText(v: unknown, where: () => string): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw new InvalidArgumentError(where(), `must be a string, got ${Array.isArray(v) ? 'an array' : typeof v}`);
-}
-
-/**
- * Read the text column (and optional id column) of `file`. CSV/TSV: a header row, RFC 4180
- * quoting (quotes, embedded newlines), CRLF or LF, optional UTF-8 BOM. JSONL: one object per
- * line. TXT: one text per line.
- */
-async function readTextColumn(file: string, textColumn?: string, idColumn?: string): Promise<TextColumn> {
-  const format = formatOf(file);
-  let raw: string;
-  try {
-    raw = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    throw new InvalidArgumentError('--input', `cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (raw.charCodeAt(0) === 0xfeff) raw = raw.slice(1);
-  const texts: string[] = [];
-  const ids: string[] = [];
-  if (format === 'txt') {
-    if (idColumn !== undefined) throw new InvalidArgumentError('--id-column', 'is not supported for .txt input');
-    const lines = raw.split(/\r?\n/);
-    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    lines.forEach((l, i) => {
-      texts.push(l);
-      ids.push(String(i + 1));
-    });
-    return { texts, ids, columnLabel: 'the line', idLabel: '1-based line numbers', rowLabel: (i) => `line ${i + 1}` };
-  }
-  if (textColumn === undefined) {
-    throw new InvalidArgumentError('--text-column', `is required for ${format.toUpperCase()} input`);
-  }
-  if (format === 'jsonl') {
-    const lines = raw.split(/\r?\n/);
-    const lineNo: number[] = [];
-    for (let ln = 0; ln < lines.length; ln++) {
-      if (lines[ln].trim() === '') continue;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(lines[ln]);
-      } catch (e) {
-        throw new InvalidArgumentError(`${file} line ${ln + 1}`, `is not valid JSON: ${(e as Error).message}`);
-      }
-      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-        throw new InvalidArgumentError(`${file} line ${ln + 1}`, 'must be a JSON object');
-      }
-      const o = obj as Record<string, unknown>;
-      if (!(textColumn in o)) throw new InvalidArgumentError('--text-column', `field ${JSON.stringify(textColumn)} is missing on line ${ln + 1} of ${file}`);
-      texts.push(cellToText(o[textColumn], () => `${file} line ${ln + 1} field ${textColumn}`));
-      if (idColumn !== undefined) {
-        if (!(idColumn in o)) throw new InvalidArgumentError('--id-column', `field ${JSON.stringify(idColumn)} is missing on line ${ln + 1} of ${file}`);
-        ids.push(cellToText(o[idColumn], () => `${file} line ${ln + 1} field ${idColumn}`));
-      } else {
-        ids.push(String(ln + 1));
-      }
-      lineNo.push(ln + 1);
-    }
-    return {
-      texts,
-      ids,
-      columnLabel: `field ${JSON.stringify(textColumn)}`,
-      idLabel: idColumn !== undefined ? `field ${JSON.stringify(idColumn)}` : '1-based line numbers',
-      rowLabel: (i) => `line ${lineNo[i]}`,
-    };
-  }
-  const rows: string[][] = [];
-  await new Promise<void>((resolve, reject) => {
-    parseString(raw, { delimiter: format === 'tsv' ? '\t' : ',', headers: false, ignoreEmpty: false })
-      .on('error', (e: Error) => reject(new InvalidArgumentError('--input', `${file} is not valid ${format.toUpperCase()}: ${e.message}`)))
-      .on('data', (r: string[]) => rows.push(r))
-      .on('end', () => resolve());
-  });
-  if (rows.length === 0) throw new InvalidArgumentError('--input', `${file} is empty (no header row)`);
-  const header = rows[0];
-  const col = header.indexOf(textColumn);
-  if (col < 0) {
-    throw new InvalidArgumentError('--text-column', `no column ${JSON.stringify(textColumn)} in ${file}; columns: ${header.map((h) => JSON.stringify(h)).join(', ')}`);
-  }
-  const idCol = idColumn === undefined ? -1 : header.indexOf(idColumn);
-  if (idColumn !== undefined && idCol < 0) {
-    throw new InvalidArgumentError('--id-column', `no column ${JSON.stringify(idColumn)} in ${file}; columns: ${header.map((h) => JSON.stringify(h)).join(', ')}`);
-  }
-  for (let r = 1; r < rows.length; r++) {
-    texts.push(rows[r][col] ?? '');
-    ids.push(idCol >= 0 ? (rows[r][idCol] ?? '') : String(r));
-  }
-  return {
-    texts,
-    ids,
-    columnLabel: `column ${JSON.stringify(textColumn)}`,
-    idLabel: idColumn !== undefined ? `column ${JSON.stringify(idColumn)}` : '1-based row numbers, header excluded',
-    rowLabel: (i) => `row ${i + 1}`,
-  };
-}
-
-/** Write a C-order little-endian float32 `.npy` atomically. */
-async function writeNpyFloat32(file: string, data: Float32Array, shape: readonly number[]): Promise<void> {
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const unpadded = 10 + dict.length + 1;
-  const pad = (64 - (unpadded % 64)) % 64;
-  const header = Buffer.alloc(10);
-  header.write('\x93NUMPY', 0, 'latin1');
-  header[6] = 1;
-  header[7] = 0;
-  header.writeUInt16LE(dict.length + pad + 1, 8);
-  const text = Buffer.from(`${dict}${' '.repeat(pad)}\n`, 'latin1');
-  await writeFileAtomic(file, [header, text, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
-}
 
 /** Options of {@link runEmbed}, as parsed from the command line. */
 export interface EmbedCommandOptions {
@@ -195,23 +59,15 @@ export async function runEmbed(
   if (!opts.out.toLowerCase().endsWith('.npy')) {
     throw new InvalidArgumentError('--out', `must be a .npy path, got ${JSON.stringify(opts.out)}`);
   }
-  const table = await readTextColumn(opts.input, opts.textColumn, opts.idColumn);
-  const texts: string[] = [];
-  const skipped: string[] = [];
-  for (let i = 0; i < table.texts.length; i++) {
-    const text = table.texts[i];
-    if (text.trim() === '') {
-      if (!opts.skipEmpty) {
-        throw new InvalidArgumentError(
-          `${opts.input} ${table.rowLabel(i)}`,
-          `${table.columnLabel} is empty or whitespace-only; fix the row or pass --skip-empty to skip such rows`,
-        );
-      }
-      skipped.push(table.ids[i]);
-    } else {
-      texts.push(text);
-    }
-  }
+  const table = await readTable(opts.input, {
+    flag: '--input',
+    textColumn: opts.textColumn,
+    idColumn: opts.idColumn,
+    requireUniqueIds: false,
+    emptyTexts: opts.skipEmpty ? 'skip' : 'error',
+  });
+  const texts = table.texts;
+  const skipped = table.skipped.map((s) => s.id);
   if (texts.length === 0) {
     throw new InvalidArgumentError(
       '--input',
