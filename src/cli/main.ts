@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { SynapseError } from '../errors';
 import { version } from './version';
 import { registerCompare } from './compare';
+import { registerDemo } from './demo';
 import { registerEmbed } from './embed';
 import { registerMine } from './mine';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerEmbed(program);
   registerMine(program);
   registerCompare(program);
+  registerDemo(program);
   return program;
 }
 

@@ -1,0 +1,176 @@
+/**
+ * `synapse-g mine`: mine a corpus for positives from synthetic seeds with one method, writing
+ * metrics.csv, labeled.csv, run.json, report.html and PNG plots into --out (all or nothing).
+ */
+import { Command, Option } from 'commander';
+import * as path from 'node:path';
+import { defaultParamsFor } from '../defaults';
+import { SynapseError } from '../errors';
+import { mine, resolveMethodParams, type MineResult, type RoundReport } from '../mine';
+import { MINING_METHODS, type MethodParams, type MiningMethod } from '../strategies/index';
+import { writeDirAtomic } from '../util/atomic';
+import { createProgressBar } from '../util/progress';
+import { intFlag, numberFlag, positiveIntFlag } from './flags';
+import { loadMiningInputs, type InputFlags, type MiningInputs, type Say } from './inputs';
+import { formatMetricsTable, runParameters, writeLabeledCsv, writeMetricsCsv, writeRunSummary } from './outputs';
+
+/** Method and stopping flags shared by `mine` and `compare`. */
+export interface MethodFlags {
+  tau?: number;
+  dmax?: number;
+  k0?: number;
+  budget?: number;
+  iterations?: number;
+  negativeLabel?: number;
+  rounds?: number;
+  maxQueryRatio?: number;
+  maxQueries?: number;
+  out: string;
+  force?: boolean;
+  quiet?: boolean;
+}
+
+/** Flags of `mine`. */
+export interface MineFlags extends InputFlags, MethodFlags {
+  method: MiningMethod;
+}
+
+/** The method parameters from flags over the embedder's defaults. */
+export function methodParamsFromFlags(flags: MethodFlags, embedder: string | undefined, method: MiningMethod): MethodParams {
+  const given: Partial<MethodParams> = {};
+  for (const k of ['tau', 'dmax', 'k0', 'budget', 'iterations', 'negativeLabel'] as const) {
+    if (flags[k] !== undefined) given[k] = flags[k];
+  }
+  return resolveMethodParams(
+    given,
+    { tau: '--tau', dmax: '--dmax', k0: '--k0', budget: '--budget', iterations: '--iterations', negativeLabel: '--negative-label' },
+    defaultParamsFor(embedder, method),
+  );
+}
+
+/** Run one method over loaded inputs with a rounds progress bar. */
+export async function runMethod(
+  method: MiningMethod,
+  inputs: MiningInputs,
+  flags: MethodFlags & { seed: number; progress?: boolean },
+  params: MethodParams,
+  say: Say,
+  stderr: NodeJS.WriteStream,
+): Promise<MineResult> {
+  const n = inputs.corpus.rows;
+  const ratio = flags.maxQueryRatio ?? (flags.rounds === undefined && flags.maxQueries === undefined ? 0.1 : 1);
+  const budget = Math.min(flags.maxQueries ?? n, Math.floor(ratio * n + 1e-9));
+  say(`${method}: mining (τ ${params.tau}, d_max ${params.dmax}, K0 ${params.k0}; budget ${budget} queries)`);
+  const bar = createProgressBar(budget, { label: `${method} rounds`, unit: 'queries', stream: stderr, force: Boolean(flags.progress) });
+  try {
+    return await mine({
+      method,
+      corpus: inputs.corpus,
+      seeds: inputs.seeds,
+      oracle: inputs.oracle,
+      ids: inputs.corpusTable.ids,
+      texts: inputs.corpusTable.texts,
+      ...params,
+      rounds: flags.rounds,
+      maxQueries: flags.maxQueries,
+      maxQueryRatio: flags.maxQueryRatio,
+      seed: flags.seed,
+      onRound: (r: RoundReport) => bar.update(r.metrics.queried),
+    });
+  } finally {
+    bar.stop();
+  }
+}
+
+/** The error when round 1 proposes nothing: nothing is written. */
+export function nothingMinedError(method: string, result: MineResult): SynapseError {
+  return new SynapseError(`${method} found no candidate to query: ${result.stopReason}. Nothing was written.`, 'NO_CANDIDATES');
+}
+
+/** Run `mine`; resolves to the output folder's files. */
+export async function runMine(
+  flags: MineFlags,
+  stdout: NodeJS.WritableStream = process.stdout,
+  stderr: NodeJS.WriteStream = process.stderr,
+): Promise<{ result: MineResult; report: string }> {
+  const say: Say = (m) => {
+    if (!flags.quiet) stderr.write(`synapse-g: ${m}\n`);
+  };
+  const params = methodParamsFromFlags(flags, flags.corpusVectors !== undefined ? undefined : flags.embedder, flags.method);
+  return writeDirAtomic(
+    flags.out,
+    async (dir) => {
+      const inputs = await loadMiningInputs(flags, say, stderr);
+      const result = await runMethod(flags.method, inputs, flags, params, say, stderr);
+      if (result.metrics.length === 0) throw nothingMinedError(flags.method, result);
+      say(`${flags.method}: stopped: ${result.stopReason}`);
+      await writeMetricsCsv(path.join(dir, 'metrics.csv'), result.metrics);
+      await writeLabeledCsv(path.join(dir, 'labeled.csv'), inputs, result);
+      const parameters = { ...runParameters({ ...flags, ...params }, inputs), 'stop reason': result.stopReason };
+      const timings = { ...inputs.timings, prepare: result.timings.prepare, rounds: result.timings.rounds };
+      await writeRunSummary(
+        dir,
+        `synapse-g mine: ${flags.method} on ${path.basename(flags.corpus)}`,
+        parameters,
+        timings,
+        [result],
+        [{ label: `${flags.method} (${flags.seedSelection} seeds)`, rows: result.metrics }],
+        result.notes,
+      );
+      const report = path.join(path.resolve(flags.out), 'report.html');
+      stdout.write(`${formatMetricsTable(result.metrics)}\n\nreport: ${report}\n`);
+      return { result, report };
+    },
+    { replace: flags.force, flag: '--out' },
+  );
+}
+
+/** The input flags of `mine` and `compare`. */
+export function addInputOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--corpus <file>', 'unlabeled corpus: .csv, .tsv or .jsonl')
+    .requiredOption('--text-column <name>', 'column (or JSON field) holding the texts')
+    .option('--id-column <name>', 'column holding unique row ids (default: 1-based row numbers)')
+    .requiredOption('--seeds <file>', 'LLM-written positives: .csv, .tsv, .jsonl or .txt (one per line)')
+    .option('--seed-text-column <name>', 'text column of --seeds (default: --text-column)')
+    .addOption(new Option('--seed-selection <how>', 'how seeds are picked from --seeds').choices(['random', 'acs']).default('random'))
+    .option('--num-seeds <n>', 'seeds to pick', positiveIntFlag('--num-seeds'), 100)
+    .option('--coverage <c>', 'ACS: portion of the synthetic set the seeds must cover', numberFlag('--coverage', 0, 1, true), 0.5)
+    .option('--embedder <spec>', 'default | hf:DIR | openai:MODEL', 'default')
+    .option('--corpus-vectors <file>', 'precomputed corpus vectors (.npy, .f32 not supported here, .jsonl with "embedding")')
+    .option('--seed-vectors <file>', 'precomputed vectors of every row of --seeds')
+    .requiredOption('--oracle <spec>', 'column:NAME=VALUE: a corpus column, positive where it equals VALUE')
+    .option('--seed <int>', 'random seed: the same seed gives the same result', intFlag('--seed'), 0)
+    .option('--skip-empty', 'skip rows with empty text (listed on stderr) instead of failing')
+    .option('--cache-dir <dir>', 'embedding cache root (default: $SYNAPSE_G_CACHE_DIR or ~/.cache/synapse-g)')
+    .option('--progress', 'draw progress bars even when stderr is not a terminal');
+}
+
+/** The method and output flags of `mine` and `compare`. */
+export function addMethodOptions(cmd: Command): Command {
+  return cmd
+    .option('--tau <t>', 'similarity threshold τ of the graph (default: per embedder)', numberFlag('--tau', -1, 1))
+    .option('--dmax <n>', 'neighbours per node d_max (default: per embedder)', positiveIntFlag('--dmax'))
+    .option('--k0 <n>', 'GBLE/LR: target positives a round (K = K0 / p_prev); baselines: rows a round', positiveIntFlag('--k0'))
+    .option('--budget <n>', 'LR baseline: unlabeled rows scored a round, B (default: all)', positiveIntFlag('--budget'))
+    .option('--iterations <n>', 'GBLE: propagation steps a round', positiveIntFlag('--iterations'))
+    .option('--negative-label <v>', 'GBLE: value negatives are clamped to, in [-1, 0]', numberFlag('--negative-label', -1, 0))
+    .option('--rounds <n>', 'stop after N rounds', positiveIntFlag('--rounds'))
+    .option('--max-query-ratio <r>', 'stop once this share of the corpus is queried (default 0.1 when no stop flag is given)', numberFlag('--max-query-ratio', 0, 1, true))
+    .option('--max-queries <n>', 'stop once N rows are queried', positiveIntFlag('--max-queries'))
+    .requiredOption('--out <dir>', 'output folder (must not exist or be empty; written all at once)')
+    .option('--force', 'replace --out if it exists')
+    .option('--quiet', 'no stage messages on stderr');
+}
+
+/** Register `mine` on `program`. */
+export function registerMine(program: Command): void {
+  const cmd = program
+    .command('mine')
+    .description('Mine an unlabeled corpus for positives from LLM-written seeds, with one method.');
+  addInputOptions(cmd);
+  cmd.addOption(new Option('--method <name>', 'mining method').choices([...MINING_METHODS]).default('gble'));
+  addMethodOptions(cmd).action(async (opts: MineFlags) => {
+    await runMine(opts);
+  });
+}
