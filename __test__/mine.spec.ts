@@ -1,6 +1,8 @@
 import test from 'ava';
 import {
   adaptiveK,
+  corpusGraph,
+  gbleGraph,
   createGroundTruthOracle,
   InvalidArgumentError,
   matrix,
@@ -164,4 +166,30 @@ test('bad arguments name the argument', async (t) => {
 test('an oracle returning the wrong number of labels is an error', async (t) => {
   const broken: Oracle = { name: 'broken', label: () => Promise.resolve([true]) };
   await t.throwsAsync(mine(base({ oracle: broken })), { message: /oracle: returned 1 labels for 20 rows/ });
+});
+
+test('GBLE graph: the corpus kNN graph is built once and reused; seed edges go both ways', async (t) => {
+  const params = { tau: 0.2, dmax: 5 };
+  const a = corpusGraph(corpus, params);
+  t.is(corpusGraph(corpus, params), a, 'same corpus array and parameters: same graph');
+  t.not(corpusGraph(corpus, { tau: 0.2, dmax: 6 }), a);
+  const g = await gbleGraph(corpus, seeds, params);
+  const n = corpus.rows;
+  const has = (i: number, j: number) => Array.from(g.ids.subarray(g.offsets[i], g.offsets[i + 1])).includes(j);
+  let seedEdges = 0;
+  for (let s = 0; s < seeds.rows; s++) {
+    const row = g.ids.subarray(g.offsets[n + s], g.offsets[n + s + 1]);
+    t.true(row.length <= 5);
+    for (const c of row) {
+      t.true(c < n, 'seeds link only to corpus rows');
+      t.true(has(c, n + s), 'and the corpus row links back');
+      seedEdges++;
+    }
+  }
+  t.true(seedEdges > 0);
+  for (let i = 0; i < n + seeds.rows; i++) {
+    const s = g.sims.subarray(g.offsets[i], g.offsets[i + 1]);
+    for (let e = 1; e < s.length; e++) t.true(s[e - 1] >= s[e], `row ${i} sorted`);
+    for (const j of g.ids.subarray(g.offsets[i], g.offsets[i + 1])) if (!has(j, i)) t.fail(`edge ${i}->${j} has no reverse`);
+  }
 });

@@ -132,7 +132,18 @@ export function resolveMethodParams(
   };
 }
 
+/** Rows already of unit length (within float32 rounding) are used as they are, not copied. */
+function isNormalized(m: Matrix): boolean {
+  for (let i = 0; i < m.rows; i++) {
+    let s = 0;
+    for (let j = i * m.dim; j < (i + 1) * m.dim; j++) s += m.data[j] * m.data[j];
+    if (!(Math.abs(s - 1) <= 1e-4)) return false; // also false for NaN
+  }
+  return true;
+}
+
 async function normalized(m: Matrix, name: string): Promise<Matrix> {
+  if (isNormalized(m)) return m;
   const r = await normalize(m);
   if (r.zeroRows.length > 0) {
     const shown = Array.from(r.zeroRows.slice(0, 5), (i) => i + 1).join(', ');

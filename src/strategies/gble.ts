@@ -10,7 +10,7 @@
  * positive score (reached from a positive within `iterations` steps, more than from negatives) are
  * proposed: a row the labels say nothing about is not a candidate.
  */
-import { knnGraph, propagate, topCandidates, type CsrGraph } from '../kernels';
+import { bipartiteTopK, knnGraph, propagate, topCandidates, type CsrGraph, type Matrix } from '../kernels';
 import type { GraphParams } from './bipartite';
 import {
   adaptiveK,
@@ -40,14 +40,7 @@ export function createGbleStrategy(params: GbleParams): Strategy {
   return {
     name: 'gble',
     async prepare(state: MiningState): Promise<void> {
-      // Nodes 0..N-1 are the corpus, N..N+S-1 the seeds.
-      const joined = new Float32Array(state.corpus.data.length + state.seeds.data.length);
-      joined.set(state.corpus.data, 0);
-      joined.set(state.seeds.data, state.corpus.data.length);
-      graph = await knnGraph(
-        { data: joined, dim: state.corpus.dim, rows: state.corpus.rows + state.seeds.rows },
-        { k: params.dmax, threshold: params.tau, symmetric: true },
-      );
+      graph = await gbleGraph(state.corpus, state.seeds, params);
       const n = state.corpus.rows;
       for (let i = 0; i < n + state.seeds.rows; i++) {
         if (graph.offsets[i + 1] === graph.offsets[i]) {
@@ -97,4 +90,79 @@ export function createGbleStrategy(params: GbleParams): Strategy {
       };
     },
   };
+}
+
+/** Symmetric corpus kNN graphs already built, by corpus array and `d_max/τ`. */
+const corpusGraphs = new WeakMap<Float32Array, Map<string, Promise<CsrGraph>>>();
+
+/**
+ * The corpus's own symmetric kNN graph (each row's top `d_max` neighbours above `τ`, made
+ * undirected). Built once per corpus array and parameters, then reused: mining the same corpus
+ * for another event, with other seeds or another method, skips the costly corpus × corpus pass.
+ */
+export function corpusGraph(corpus: Matrix, params: GraphParams): Promise<CsrGraph> {
+  let byParams = corpusGraphs.get(corpus.data);
+  if (!byParams) {
+    byParams = new Map();
+    corpusGraphs.set(corpus.data, byParams);
+  }
+  const key = `${params.dmax}/${params.tau}`;
+  let g = byParams.get(key);
+  if (!g) {
+    g = knnGraph(corpus, { k: params.dmax, threshold: params.tau, symmetric: true });
+    byParams.set(key, g);
+    g.catch(() => byParams?.delete(key));
+  }
+  return g;
+}
+
+/**
+ * GBLE's graph over the corpus (nodes `0..N-1`) and the seeds (`N..N+S-1`): the corpus kNN graph
+ * plus each seed's top `d_max` corpus neighbours above `τ`, every edge in both directions. Rows
+ * stay sorted by similarity (ties by id).
+ */
+export async function gbleGraph(corpus: Matrix, seeds: Matrix, params: GraphParams): Promise<CsrGraph> {
+  const base = await corpusGraph(corpus, params);
+  const sg = await bipartiteTopK(seeds, corpus, { k: params.dmax, threshold: params.tau });
+  const n = corpus.rows;
+  const total = n + seeds.rows;
+  const extra = new Uint32Array(total); // seed edges gained by each node
+  for (let e = 0; e < sg.ids.length; e++) extra[sg.ids[e]]++;
+  for (let s = 0; s < seeds.rows; s++) extra[n + s] = sg.offsets[s + 1] - sg.offsets[s];
+  const offsets = new Uint32Array(total + 1);
+  for (let i = 0; i < total; i++) {
+    const own = i < n ? base.offsets[i + 1] - base.offsets[i] : 0;
+    offsets[i + 1] = offsets[i] + own + extra[i];
+  }
+  const ids = new Uint32Array(offsets[total]);
+  const sims = new Float32Array(offsets[total]);
+  const fill = new Uint32Array(total); // next free slot per row, relative to its offset
+  for (let i = 0; i < n; i++) {
+    const a = base.offsets[i];
+    const len = base.offsets[i + 1] - a;
+    ids.set(base.ids.subarray(a, a + len), offsets[i]);
+    sims.set(base.sims.subarray(a, a + len), offsets[i]);
+    fill[i] = len;
+  }
+  for (let s = 0; s < seeds.rows; s++) {
+    for (let e = sg.offsets[s]; e < sg.offsets[s + 1]; e++) {
+      const c = sg.ids[e];
+      ids[offsets[n + s] + fill[n + s]] = c;
+      sims[offsets[n + s] + fill[n + s]++] = sg.sims[e];
+      ids[offsets[c] + fill[c]] = n + s;
+      sims[offsets[c] + fill[c]++] = sg.sims[e];
+    }
+  }
+  // Re-sort the corpus rows that gained seed edges.
+  for (let i = 0; i < n; i++) {
+    if (extra[i] === 0) continue;
+    const a = offsets[i];
+    const b = offsets[i + 1];
+    const order = Array.from({ length: b - a }, (_, j) => a + j).sort((x, y) => sims[y] - sims[x] || ids[x] - ids[y]);
+    const ri = order.map((j) => ids[j]);
+    const rs = order.map((j) => sims[j]);
+    ids.set(ri, a);
+    sims.set(rs, a);
+  }
+  return { offsets, ids, sims };
 }

@@ -9,7 +9,7 @@ import type { Strategy } from './strategy';
 
 export { createBipartiteStrategy, bipartiteCandidates, type GraphParams } from './bipartite';
 export { createIbgStrategy } from './ibg';
-export { createGbleStrategy, type GbleParams } from './gble';
+export { corpusGraph, createGbleStrategy, gbleGraph, type GbleParams } from './gble';
 export { createNnStrategy, createRandomStrategy } from './baselines';
 export { createLrStrategy, type LrParams } from './lr';
 export * from './strategy';
