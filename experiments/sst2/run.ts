@@ -32,7 +32,8 @@ function arg(name: string, fallback: string): string {
 
 const embedderSpec = arg('embedder', 'default');
 const draws = Number(arg('draws', '3'));
-const outRoot = path.resolve(arg('out', path.join(__dirname, 'results')), embedderSpec.replace(/[^\w.-]+/g, '_'));
+const embedderName = embedderSpec.startsWith('hf:') ? `hf-${path.basename(embedderSpec.slice(3))}` : embedderSpec.replace(/[^\w.-]+/g, '_');
+const outRoot = path.resolve(arg('out', path.join(__dirname, 'results')), embedderName);
 const RATIOS = [0.024, 0.05, 0.1];
 
 /** Reference recall (at 2.4 / 5 / 10 % queried) of a reference implementation with USE-lite. */
