@@ -6,9 +6,8 @@
  * are queried.
  *
  * Label encoding: seeds and confirmed positives `+1`, oracle negatives `negativeLabel` (default
- * `-1`; `0` makes negatives absorb without pushing scores down), unlabeled `0`. Only rows with a
- * positive score (reached from a positive within `iterations` steps, more than from negatives) are
- * proposed: a row the labels say nothing about is not a candidate.
+ * `-1`; `0` makes negatives absorb without pushing scores down), unlabeled `0`. A round takes the
+ * top `K` scores; it stops the run when no unlabeled row has a positive score left.
  */
 import { bipartiteTopK, knnGraph, propagate, topCandidates, type CsrGraph, type Matrix } from '../kernels';
 import type { GraphParams } from './bipartite';
@@ -77,16 +76,18 @@ export function createGbleStrategy(params: GbleParams): Strategy {
       const corpusScores = scores.subarray(0, n);
       const k = adaptiveK(params.k0, state.previousPrecision);
       const ranked = topCandidates(corpusScores, k, labeledMask(state.labels));
-      let m = 0;
-      while (m < ranked.length && corpusScores[ranked[m]] > 0) m++;
+      // Rows reached from a positive come first; when there are fewer than K of them the round
+      // is filled with the best of the rest (their score still ranks them: unreached 0 above
+      // rows pushed down by negatives). No positive score at all means the graph has nothing
+      // more to say: stop.
+      const reached = ranked.length > 0 && corpusScores[ranked[0]] > 0;
       return {
-        rows: ranked.subarray(0, m),
-        emptyReason:
-          m === 0
-            ? state.round === 1
-              ? `no corpus row is within ${params.iterations} graph steps of a seed (tau = ${params.tau}, d_max = ${params.dmax}); try a lower --tau`
-              : 'no unlabeled row has a positive score: the positives\' graph neighbourhoods are exhausted'
-            : undefined,
+        rows: reached ? ranked : new Uint32Array(0),
+        emptyReason: reached
+          ? undefined
+          : state.round === 1
+            ? `no corpus row is within ${params.iterations} graph steps of a seed (tau = ${params.tau}, d_max = ${params.dmax}); try a lower --tau`
+            : "no unlabeled row has a positive score: the positives' graph neighbourhoods are exhausted",
       };
     },
   };
