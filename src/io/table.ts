@@ -71,6 +71,8 @@ interface RawRow {
   /** e.g. `row 3` / `line 3`. */
   where: string;
   get(column: string): string | undefined;
+  /** The row's own field names (JSONL), listed when a field is missing. */
+  fields?: () => string[];
 }
 
 async function rawRows(file: string, format: TableFormat, flag: string, raw: string): Promise<{ columns: string[] | undefined; rows: RawRow[] }> {
@@ -95,15 +97,23 @@ async function rawRows(file: string, format: TableFormat, flag: string, raw: str
       }
       const o = obj as Record<string, unknown>;
       const where = `line ${ln + 1}`;
-      rows.push({ where, get: (c) => (c in o ? cellToText(o[c], () => `${file} ${where} field ${c}`) : undefined) });
+      rows.push({
+        where,
+        get: (c) => (Object.hasOwn(o, c) ? cellToText(o[c], () => `${file} ${where} field ${c}`) : undefined),
+        fields: () => Object.keys(o),
+      });
     }
     return { columns: undefined, rows };
   }
   const cells: string[][] = [];
   await new Promise<void>((resolve, reject) => {
-    parseString(raw, { delimiter: format === 'tsv' ? '\t' : ',', headers: false, ignoreEmpty: true })
+    // ignoreEmpty would also drop rows whose fields are all empty (`""`, `,`), hiding empty texts;
+    // blank lines come through as zero-field rows and are skipped below instead.
+    parseString(raw, { delimiter: format === 'tsv' ? '\t' : ',', headers: false, ignoreEmpty: false })
       .on('error', (e: Error) => reject(new InvalidArgumentError(flag, `${file} is not valid ${format.toUpperCase()}: ${e.message}`)))
-      .on('data', (r: string[]) => cells.push(r))
+      .on('data', (r: string[]) => {
+        if (r.length > 0) cells.push(r);
+      })
       .on('end', () => resolve());
   });
   if (cells.length === 0) throw new InvalidArgumentError(flag, `${file} is empty (no header row)`);
@@ -160,7 +170,11 @@ export async function readTable(file: string, options: ReadTableOptions): Promis
   }
   const read = (r: RawRow, column: string, f: string): string => {
     const v = r.get(column);
-    if (v === undefined) throw new InvalidArgumentError(f, `${what} ${JSON.stringify(column)} is missing on ${r.where} of ${file}`);
+    if (v === undefined) {
+      const have = r.fields?.();
+      const list = have ? `; fields there: ${have.length ? have.map((h) => JSON.stringify(h)).join(', ') : '(none)'}` : '';
+      throw new InvalidArgumentError(f, `${what} ${JSON.stringify(column)} is missing on ${r.where} of ${file}${list}`);
+    }
     return v;
   };
   const texts: string[] = [];
@@ -206,12 +220,21 @@ export async function readTable(file: string, options: ReadTableOptions): Promis
 }
 
 /**
- * Write a CSV (RFC 4180: fields with a comma, quote or newline are quoted) atomically. Numbers
- * are written as JavaScript prints them; `NaN` as an empty field.
+ * Write a CSV atomically: RFC 4180 (fields holding a comma, quote, CR or LF are quoted, quotes
+ * doubled), LF line ends, a header row. Numbers are written in full precision as `String(n)`
+ * prints them (`1e-7`, `Infinity`); `NaN` as an empty field. A one-column table quotes every
+ * field, so an empty value is `""` rather than a blank line (which readers skip).
+ * @throws InvalidArgumentError naming `file` when a row's length differs from the header's
  */
 export async function writeCsv(file: string, header: readonly string[], rows: Iterable<readonly (string | number)[]>): Promise<void> {
   const all: string[][] = [[...header]];
-  for (const r of rows) all.push(r.map((v) => (typeof v === 'number' ? (Number.isNaN(v) ? '' : String(v)) : v)));
-  const buf = await writeToBuffer(all, { headers: false, quoteColumns: false, includeEndRowDelimiter: true });
+  for (const r of rows) {
+    if (r.length !== header.length) {
+      throw new InvalidArgumentError(file, `row ${all.length} has ${r.length} fields but the header has ${header.length}`);
+    }
+    all.push(r.map((v) => (typeof v === 'number' ? (Number.isNaN(v) ? '' : String(v)) : v)));
+  }
+  const oneColumn = header.length === 1;
+  const buf = await writeToBuffer(all, { headers: false, quoteColumns: oneColumn, quoteHeaders: oneColumn, includeEndRowDelimiter: true });
   await writeFileAtomic(file, buf);
 }

@@ -43,8 +43,13 @@ function parseNpy(buf: Buffer, file: string, flag: string): { data: Float32Array
     throw new InvalidArgumentError(flag, `${file} is not a .npy file (bad magic)`);
   }
   const major = buf[6];
+  if (major !== 1 && major !== 2 && major !== 3) {
+    throw new InvalidArgumentError(flag, `${file} is .npy format version ${major}.${buf[7]}; versions 1, 2 and 3 are supported`);
+  }
+  if (buf.length < (major === 1 ? 10 : 12)) throw new InvalidArgumentError(flag, `${file} is truncated (no .npy header)`);
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = (major === 1 ? 10 : 12) + headerLen;
+  if (buf.length < start) throw new InvalidArgumentError(flag, `${file} is truncated (the .npy header is cut short)`);
   const header = buf.toString(major >= 3 ? 'utf8' : 'latin1', major === 1 ? 10 : 12, start);
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
@@ -126,6 +131,9 @@ export async function readVectors(file: string, options: ReadVectorsOptions): Pr
   } else if (ext === '.f32') {
     const dim = options.dim;
     if (dim === undefined) throw new InvalidArgumentError(options.dimFlag ?? '--dim', `is needed to read raw float32 ${file}`);
+    if (!Number.isInteger(dim) || dim <= 0) {
+      throw new InvalidArgumentError(options.dimFlag ?? '--dim', `must be a positive integer, got ${dim}`);
+    }
     if (buf.length % (4 * dim) !== 0) {
       throw new InvalidArgumentError(flag, `${file} has ${buf.length} bytes, not a whole number of ${dim}-d float32 rows`);
     }
@@ -138,7 +146,7 @@ export async function readVectors(file: string, options: ReadVectorsOptions): Pr
   const { data, rows, dim } = parsed;
   if (rows === 0 || dim === 0) throw new InvalidArgumentError(flag, `${file} holds no vectors`);
   if (options.dim !== undefined && dim !== options.dim) {
-    throw new InvalidArgumentError(flag, `${file} has dimension ${dim}, expected ${options.dim}`);
+    throw new InvalidArgumentError(flag, `${file} has dimension ${dim}, expected ${options.dim}${options.dimFlag ? ` (${options.dimFlag})` : ''}`);
   }
   if (options.rows !== undefined && rows !== options.rows) {
     throw new InvalidArgumentError(flag, `has ${rows} rows but ${options.rowsLabel ?? 'the input'} has ${options.rows}`);
