@@ -28,7 +28,7 @@ const base = (extra: Partial<MineOptions> = {}): MineOptions => ({
   ...extra,
 });
 
-for (const method of ['gble', 'ibg', 'nn', 'lr'] as const) {
+for (const method of ['auto', 'gble', 'ibg', 'seals', 'nn', 'lr'] as const) {
   test(`${method} finds planted positives far faster than random`, async (t) => {
     const r = await mine(base({ method }));
     const last = r.metrics[r.metrics.length - 1];
@@ -58,7 +58,7 @@ test('metrics are cumulative and consistent with the labeled rows', async (t) =>
 });
 
 test('the same seed gives the same result; LR and random depend on it', async (t) => {
-  for (const method of ['lr', 'random', 'gble'] as const) {
+  for (const method of ['lr', 'random', 'gble', 'auto', 'seals'] as const) {
     const a = await mine(base({ method, seed: 3 }));
     const b = await mine(base({ method, seed: 3 }));
     t.deepEqual(a.labeled, b.labeled, method);
@@ -192,4 +192,25 @@ test('GBLE graph: the corpus kNN graph is built once and reused; seed edges go b
     for (let e = 1; e < s.length; e++) t.true(s[e - 1] >= s[e], `row ${i} sorted`);
     for (const j of g.ids.subarray(g.offsets[i], g.offsets[i + 1])) if (!has(j, i)) t.fail(`edge ${i}->${j} has no reverse`);
   }
+});
+
+test('auto: every arm is tried, and the arms that find positives get more of the budget', async (t) => {
+  const r = await mine(base({ method: 'auto', maxQueryRatio: 0.3 }));
+  const note = r.notes.find((n) => n.startsWith('auto:')) ?? '';
+  const counts = Object.fromEntries([...note.matchAll(/(graph|classifier|fusion) (\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  t.is(counts.graph + counts.classifier + counts.fusion, r.metrics[r.metrics.length - 1].queried, note);
+  for (const arm of ['graph', 'classifier', 'fusion']) t.true(counts[arm] > 0, `${arm} used: ${note}`);
+});
+
+test('seals queries only rows near labeled ones (its pool)', async (t) => {
+  let first: Uint32Array | undefined;
+  await mine(base({ method: 'seals', rounds: 1, onRound: (x) => (first ??= x.rows) }));
+  const near = new Set<number>();
+  for (let s = 0; s < seeds.rows; s++) {
+    const sims = Array.from({ length: corpus.rows }, (_, i) => [cosine(planted.seeds, s, planted.corpus, i, planted.dim), i]);
+    sims.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    for (const [, i] of sims.slice(0, 100)) near.add(i);
+  }
+  t.true((first?.length ?? 0) > 0);
+  for (const r of first ?? []) t.true(near.has(r), `row ${r} is in a seed's 100-NN`);
 });

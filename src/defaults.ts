@@ -34,7 +34,7 @@ const BIPARTITE_TAU: readonly { prefix: string; tau: number }[] = [
  * `hf:DIR`, `openai:MODEL`; `undefined` for precomputed vectors of unknown origin).
  */
 export function defaultParamsFor(embedder: string | undefined, method?: MiningMethod): MethodParams {
-  if (method === 'gble') return { ...DEFAULT_METHOD_PARAMS, tau: 0 };
+  if (method === 'gble' || method === 'auto') return { ...DEFAULT_METHOD_PARAMS, tau: 0 };
   const e = (embedder ?? '').toLowerCase();
   const hit = BIPARTITE_TAU.find((d) => e.startsWith(d.prefix));
   return { ...DEFAULT_METHOD_PARAMS, ...(hit ? { tau: hit.tau } : {}) };

@@ -206,7 +206,6 @@ export async function mine(options: MineOptions): Promise<MineResult> {
   const t0 = performance.now();
   await strategy.prepare?.(state);
   const timings = { prepare: (performance.now() - t0) / 1000, rounds: 0, oracle: 0 };
-  const notes = strategy.notes?.() ?? [];
 
   const metrics: MetricsRow[] = [];
   const labeled: LabeledRow[] = [];
@@ -271,5 +270,6 @@ export async function mine(options: MineOptions): Promise<MineResult> {
     state.previousPrecision = newPositives / items.length;
     state.round++;
   }
+  const notes = strategy.notes?.() ?? [];
   return { method: options.method, params, metrics, labeled, stopReason, timings, notes };
 }

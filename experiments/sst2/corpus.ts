@@ -42,3 +42,11 @@ export function loadSyntheticPositives(): string[] {
   return [...new Set(all.filter((x) => x.label === '1').map((x) => decode(x.text).trim()).filter((t) => t !== ''))];
 }
 
+
+/** Every distinct SuperGen text (both sentiments), HTML entities decoded. */
+export function loadSyntheticAll(): string[] {
+  const all = JSON.parse(readFileSync(path.join(SHARED, 'supergen-sst2', 'train.json'), 'utf8')) as { text: string }[];
+  const decode = (s: string): string =>
+    s.replace(/&#(\d+);/g, (_, d: string) => String.fromCharCode(Number(d))).replace(/&amp;/g, '&');
+  return [...new Set(all.map((x) => decode(x.text).trim()).filter((t) => t !== ''))];
+}

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { resolveEmbedder } from '../../src/embed/index';
 import { matrix, type Matrix } from '../../src/kernels';
 import { readVectors, writeNpyFloat32 } from '../../src/io/vectors';
-import { loadSst2Corpus, loadSyntheticPositives } from './corpus';
+import { loadSst2Corpus, loadSyntheticAll, loadSyntheticPositives } from './corpus';
 
 export const CACHE = path.join(__dirname, '..', 'cache');
 
@@ -23,7 +23,7 @@ export interface Sst2Data {
   embedder: string;
 }
 
-async function embedCached(name: string, spec: string, texts: string[]): Promise<Matrix> {
+export async function embedCached(name: string, spec: string, texts: string[]): Promise<Matrix> {
   const file = path.join(CACHE, `${name}-${spec.replace(/[^\w.-]+/g, '_')}.npy`);
   if (existsSync(file)) return readVectors(file, { flag: file, rows: texts.length });
   mkdirSync(CACHE, { recursive: true });
@@ -42,4 +42,10 @@ export async function loadSst2(spec = 'default'): Promise<Sst2Data> {
   const corpus = await embedCached('sst2-corpus', spec, texts);
   const synthetic = await embedCached('sst2-synthetic', spec, syntheticTexts);
   return { texts, labels, corpus, synthetic, syntheticTexts, embedder: spec };
+}
+
+/** Every SuperGen text (both sentiments) and its embedding, for topical events. */
+export async function loadSyntheticAllEmbedded(spec = 'default'): Promise<{ texts: string[]; vectors: Matrix }> {
+  const texts = loadSyntheticAll();
+  return { texts, vectors: await embedCached('supergen-all', spec, texts) };
 }

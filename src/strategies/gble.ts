@@ -56,24 +56,7 @@ export function createGbleStrategy(params: GbleParams): Strategy {
     },
     async propose(state: MiningState): Promise<Proposal> {
       if (!graph) throw new Error('gble: prepare() was not called');
-      const n = state.corpus.rows;
-      const total = n + state.seeds.rows;
-      const y0 = new Float32Array(total);
-      const clamp = new Uint8Array(total);
-      for (let i = 0; i < n; i++) {
-        const l = state.labels[i];
-        if (l === POSITIVE) {
-          y0[i] = 1;
-          clamp[i] = 1;
-        } else if (l === NEGATIVE) {
-          y0[i] = params.negativeLabel;
-          clamp[i] = 1;
-        }
-      }
-      y0.fill(1, n, total);
-      clamp.fill(1, n, total);
-      const scores = await propagate(graph, y0, clamp, { iterations: params.iterations });
-      const corpusScores = scores.subarray(0, n);
+      const corpusScores = await propagateScores(graph, state, params);
       const k = adaptiveK(params.k0, state.previousPrecision);
       const ranked = topCandidates(corpusScores, k, labeledMask(state.labels));
       // Rows reached from a positive come first; when there are fewer than K of them the round
@@ -166,4 +149,34 @@ export async function gbleGraph(corpus: Matrix, seeds: Matrix, params: GraphPara
     sims.set(rs, a);
   }
   return { offsets, ids, sims };
+}
+
+/**
+ * One round of Algorithm 3 on `graph` (from {@link gbleGraph}): clamp the seeds and confirmed
+ * positives to 1 and oracle negatives to `negativeLabel`, propagate `iterations` steps, and
+ * return the corpus rows' scores.
+ */
+export async function propagateScores(
+  graph: CsrGraph,
+  state: MiningState,
+  params: Pick<GbleParams, 'iterations' | 'negativeLabel'>,
+): Promise<Float32Array> {
+  const n = state.corpus.rows;
+  const total = n + state.seeds.rows;
+  const y0 = new Float32Array(total);
+  const clamp = new Uint8Array(total);
+  for (let i = 0; i < n; i++) {
+    const l = state.labels[i];
+    if (l === POSITIVE) {
+      y0[i] = 1;
+      clamp[i] = 1;
+    } else if (l === NEGATIVE) {
+      y0[i] = params.negativeLabel;
+      clamp[i] = 1;
+    }
+  }
+  y0.fill(1, n, total);
+  clamp.fill(1, n, total);
+  const scores = await propagate(graph, y0, clamp, { iterations: params.iterations });
+  return scores.subarray(0, n);
 }

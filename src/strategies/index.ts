@@ -5,6 +5,8 @@ import { createBipartiteStrategy } from './bipartite';
 import { createGbleStrategy } from './gble';
 import { createIbgStrategy } from './ibg';
 import { createLrStrategy } from './lr';
+import { createAutoStrategy } from './auto';
+import { createSealsStrategy } from './seals';
 import type { Strategy } from './strategy';
 
 export { createBipartiteStrategy, bipartiteCandidates, type GraphParams } from './bipartite';
@@ -12,10 +14,13 @@ export { createIbgStrategy } from './ibg';
 export { corpusGraph, createGbleStrategy, gbleGraph, type GbleParams } from './gble';
 export { createNnStrategy, createRandomStrategy } from './baselines';
 export { createLrStrategy, type LrParams } from './lr';
+export { createAutoStrategy } from './auto';
+export { createSealsStrategy, type SealsParams } from './seals';
+export { createSeedClassifier, type SeedClassifier } from './classifier';
 export * from './strategy';
 
 /** Every method `mine` accepts. */
-export const MINING_METHODS = ['gble', 'ibg', 'bipartite', 'nn', 'lr', 'random'] as const;
+export const MINING_METHODS = ['auto', 'gble', 'ibg', 'bipartite', 'seals', 'nn', 'lr', 'random'] as const;
 /** A mining method's name. */
 export type MiningMethod = (typeof MINING_METHODS)[number];
 
@@ -43,8 +48,12 @@ export function isMiningMethod(s: string): s is MiningMethod {
 /** A fresh strategy for `method`. */
 export function createStrategy(method: MiningMethod | string, params: MethodParams, flag = 'method'): Strategy {
   switch (method) {
+    case 'auto':
+      return createAutoStrategy(params);
     case 'gble':
       return createGbleStrategy(params);
+    case 'seals':
+      return createSealsStrategy(params);
     case 'ibg':
       return createIbgStrategy(params);
     case 'bipartite':

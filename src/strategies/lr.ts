@@ -5,8 +5,9 @@
  * `K = K0 / p_prev` are queried, and it is retrained on the seeds, those pseudo-negatives and
  * every oracle label so far.
  */
-import { scoreLogistic, trainLogistic, type LogisticModel } from '../classifier/logistic';
-import { stackRows, adaptiveK, NEGATIVE, POSITIVE, UNLABELED, type MiningState, type Proposal, type Strategy } from './strategy';
+import { topCandidates } from '../kernels';
+import { createSeedClassifier, scatter, unlabeledRows } from './classifier';
+import { adaptiveK, labeledMask, type MiningState, type Proposal, type Strategy } from './strategy';
 
 /** LR baseline parameters. */
 export interface LrParams {
@@ -17,47 +18,20 @@ export interface LrParams {
 
 /** The LR baseline. */
 export function createLrStrategy(params: LrParams): Strategy {
-  let pseudoNegatives: Uint32Array = new Uint32Array(0);
-  let model: LogisticModel | undefined;
+  const classifier = createSeedClassifier();
   return {
     name: 'lr',
     prepare(state: MiningState): Promise<void> {
-      const all = new Uint32Array(state.corpus.rows);
-      for (let i = 0; i < all.length; i++) all[i] = i;
-      pseudoNegatives = state.random.sample(all, state.seeds.rows);
+      classifier.prepare(state);
       return Promise.resolve();
     },
     async propose(state: MiningState): Promise<Proposal> {
-      // Training matrix: seeds first, then corpus rows (pseudo-negatives and oracle labels).
-      const train: number[] = [];
-      const y: boolean[] = [];
-      const labeledRows: number[] = [];
-      for (const r of pseudoNegatives) {
-        if (state.labels[r] === UNLABELED) {
-          labeledRows.push(r);
-          y.push(false);
-        }
-      }
-      for (let r = 0; r < state.labels.length; r++) {
-        if (state.labels[r] === POSITIVE || state.labels[r] === NEGATIVE) {
-          labeledRows.push(r);
-          y.push(state.labels[r] === POSITIVE);
-        }
-      }
-      const x = stackRows(state.corpus, labeledRows, state.seeds);
-      for (let i = 0; i < x.rows; i++) train.push(i);
-      const labels = [...Array.from({ length: state.seeds.rows }, () => true), ...y];
-      model = await trainLogistic(x, train, labels, { init: model, iterations: model ? 100 : 300 });
-
-      const unlabeled: number[] = [];
-      for (let r = 0; r < state.labels.length; r++) if (state.labels[r] === UNLABELED) unlabeled.push(r);
-      const pool = Uint32Array.from(unlabeled);
-      const scored =
-        params.budget === undefined || params.budget >= pool.length ? pool : state.random.sample(pool, params.budget);
-      const p = await scoreLogistic(model, state.corpus, scored);
-      const order = Array.from(scored.keys()).sort((a, b) => p[b] - p[a] || scored[a] - scored[b]);
-      const k = adaptiveK(params.k0, state.previousPrecision);
-      const rows = Uint32Array.from(order.slice(0, k).map((i) => scored[i]));
+      await classifier.train(state);
+      const pool = unlabeledRows(state.labels);
+      const scored = params.budget === undefined || params.budget >= pool.length ? pool : state.random.sample(pool, params.budget);
+      const scores = scatter(scored, await classifier.score(state, scored), state.corpus.rows);
+      const k = Math.min(adaptiveK(params.k0, state.previousPrecision), scored.length);
+      const rows = scored.length === 0 ? scored : topCandidates(scores, k, labeledMask(state.labels));
       return { rows, emptyReason: rows.length === 0 ? 'every row has been queried' : undefined };
     },
   };

@@ -1,0 +1,133 @@
+/**
+ * `auto`, synapse-g's default: graph propagation and a classifier, combined per round by a
+ * bandit, so users need not know whether their rare event is topical (the graph wins) or a
+ * global direction in embedding space such as sentiment (a linear classifier wins).
+ *
+ * Each round three rankings of the unlabeled rows are made:
+ * - `graph`: GBLE's propagation scores over the kNN graph of corpus ∪ seeds (Algorithm 3);
+ * - `classifier`: logistic regression on every label so far (seeds, pseudo-negatives, oracle);
+ * - `fusion`: the mean of the two rank percentiles.
+ * The round's `K = K0 / p_prev` slots are filled one at a time by Thompson sampling: each arm's
+ * precision has a Beta posterior over the labels of the rows it proposed (older rounds discounted
+ * by `DECAY`), a draw from each posterior picks the arm, and the arm gives its best row not yet
+ * taken. Precise arms get more of the budget, and the others keep being checked.
+ */
+import { topCandidates, type CsrGraph } from '../kernels';
+import { createSeedClassifier, percentiles, scatter, unlabeledRows } from './classifier';
+import { gbleGraph, propagateScores, type GbleParams } from './gble';
+import { adaptiveK, labeledMask, POSITIVE, UNLABELED, type MiningState, type Proposal, type Strategy } from './strategy';
+
+/** Weight of a round's evidence one round later. */
+const DECAY = 0.7;
+const ARMS = ['graph', 'classifier', 'fusion'] as const;
+type Arm = (typeof ARMS)[number];
+
+/** A draw from Beta(a, b) (a, b ≥ 1) via two Gamma draws (Marsaglia–Tsang), from `uniform`. */
+function betaDraw(a: number, b: number, uniform: () => number): number {
+  const gamma = (k: number): number => {
+    const d = k - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        // Box–Muller normal.
+        x = Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = uniform();
+      if (u < 1 - 0.0331 * x * x * x * x || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+    }
+  };
+  const x = gamma(a);
+  return x / (x + gamma(b));
+}
+
+/** `auto`: graph + classifier, combined by a bandit. */
+export function createAutoStrategy(params: GbleParams): Strategy {
+  const classifier = createSeedClassifier();
+  let graph: CsrGraph | undefined;
+  const hits: Record<Arm, number> = { graph: 0, classifier: 0, fusion: 0 };
+  const misses: Record<Arm, number> = { graph: 0, classifier: 0, fusion: 0 };
+  const taken: Record<Arm, number> = { graph: 0, classifier: 0, fusion: 0 };
+  let lastPicks = new Map<number, Arm>();
+  let labels: Int8Array = new Int8Array(0);
+  return {
+    name: 'auto',
+    async prepare(state: MiningState): Promise<void> {
+      classifier.prepare(state);
+      labels = state.labels;
+      graph = await gbleGraph(state.corpus, state.seeds, params);
+    },
+    notes(): string[] {
+      // Count the last round's picks that were queried (a budget cut may drop some).
+      const q = { ...taken };
+      for (const [row, arm] of lastPicks) if (labels[row] !== UNLABELED) q[arm]++;
+      return [`auto: rows queried per arm: graph ${q.graph}, classifier ${q.classifier}, fusion ${q.fusion}`];
+    },
+    async propose(state: MiningState): Promise<Proposal> {
+      if (!graph) throw new Error('auto: prepare() was not called');
+      // Credit last round's picks to the arms that made them.
+      for (const a of ARMS) {
+        hits[a] *= DECAY;
+        misses[a] *= DECAY;
+      }
+      for (const [row, arm] of lastPicks) {
+        if (state.labels[row] === POSITIVE) hits[arm]++;
+        else if (state.labels[row] !== UNLABELED) misses[arm]++;
+        if (state.labels[row] !== UNLABELED) taken[arm]++;
+      }
+      lastPicks = new Map();
+      const pool = unlabeledRows(state.labels);
+      if (pool.length === 0) return { rows: pool, emptyReason: 'every row has been queried' };
+      const m = pool.length;
+      const k = Math.min(adaptiveK(params.k0, state.previousPrecision), m);
+      const exclude = labeledMask(state.labels);
+      const g = await propagateScores(graph, state, params);
+      await classifier.train(state);
+      const c = scatter(pool, await classifier.score(state, pool), state.corpus.rows);
+      // Rank percentiles among the unlabeled rows (native sort + binary search), then their mean.
+      const pg = percentiles(g, pool);
+      const pc = percentiles(c, pool);
+      const fused = new Float32Array(state.corpus.rows);
+      for (const r of pool) fused[r] = (pg[r] + pc[r]) / 2;
+      // Each arm needs at most k rows of its own plus what the others took first.
+      const depth = Math.min(m, 3 * k);
+      const order: Record<Arm, Uint32Array> = {
+        graph: topCandidates(g, depth, exclude),
+        classifier: topCandidates(c, depth, exclude),
+        fusion: topCandidates(fused, depth, exclude),
+      };
+      const next: Record<Arm, number> = { graph: 0, classifier: 0, fusion: 0 };
+
+      const chosen = new Set<number>();
+      const picks = new Map<number, Arm>();
+      const uniform = (): number => state.random.below(0x100000000) / 0x100000000;
+      while (chosen.size < k) {
+        let best: Arm = 'fusion';
+        let bestDraw = -1;
+        for (const a of ARMS) {
+          const d = betaDraw(1 + hits[a], 1 + misses[a], uniform);
+          if (d > bestDraw) {
+            bestDraw = d;
+            best = a;
+          }
+        }
+        const o = order[best];
+        while (next[best] < o.length && chosen.has(o[next[best]])) next[best]++;
+        if (next[best] >= o.length) {
+          // This arm's list is used up (every row it ranked was taken): draw again without it.
+          hits[best] = -1e9;
+          if (ARMS.every((a) => next[a] >= order[a].length)) break;
+          continue;
+        }
+        const row = o[next[best]++];
+        chosen.add(row);
+        picks.set(row, best);
+      }
+      lastPicks = picks;
+      return { rows: Uint32Array.from(chosen) };
+    },
+  };
+}
