@@ -111,7 +111,7 @@ export function registerCompare(program: Command): void {
     .description('Run several methods on one corpus with the same seeds and overlay their curves in one report.');
   addInputOptions(cmd);
   cmd
-    .option('--methods <list>', `comma-separated methods (${MINING_METHODS.join(', ')})`, methodsFlag, ['gble', 'ibg', 'nn', 'lr', 'random'])
+    .option('--methods <list>', `comma-separated methods (${MINING_METHODS.join(', ')})`, methodsFlag, ['auto', 'gble', 'ibg', 'seals', 'nn', 'lr', 'random'])
     .option('--draws <n>', 'seed draws (seeds --seed, --seed+1, ...); the report shows the spread', positiveIntFlag('--draws'), 1);
   addMethodOptions(cmd).action(async (opts: CompareFlags) => {
     await runCompare(opts);

@@ -18,7 +18,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('Mine the shipped example data (SST-2 reviews, positives as the rare event) and write a report.')
-    .addOption(new Option('--method <name>', 'mining method').choices([...MINING_METHODS]).default('gble'))
+    .addOption(new Option('--method <name>', 'mining method').choices([...MINING_METHODS]).default('auto'))
     .option('--out <dir>', 'output folder (an earlier demo output there is replaced)', 'synapse-g-demo')
     .option('--seed <int>', 'random seed', intFlag('--seed'), 0)
     .option('--progress', 'draw progress bars even when stderr is not a terminal')

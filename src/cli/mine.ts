@@ -169,7 +169,7 @@ export function registerMine(program: Command): void {
     .command('mine')
     .description('Mine an unlabeled corpus for positives from LLM-written seeds, with one method.');
   addInputOptions(cmd);
-  cmd.addOption(new Option('--method <name>', 'mining method').choices([...MINING_METHODS]).default('gble'));
+  cmd.addOption(new Option('--method <name>', 'mining method (auto: graph + classifier, combined by a bandit)').choices([...MINING_METHODS]).default('auto'));
   addMethodOptions(cmd).action(async (opts: MineFlags) => {
     await runMine(opts);
   });
