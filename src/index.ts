@@ -19,3 +19,4 @@ export * from './spread';
 export * from './classifier/logistic';
 export { Random } from './util/random';
 export * from './io';
+export * from './theory';

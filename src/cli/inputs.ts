@@ -27,7 +27,8 @@ export interface InputFlags {
   embedder: string;
   corpusVectors?: string;
   seedVectors?: string;
-  oracle: string;
+  /** `column:NAME=VALUE`; optional only for commands that do not query (e.g. `theory`). */
+  oracle?: string;
   seed: number;
   skipEmpty?: boolean;
   cacheDir?: string;
@@ -47,6 +48,8 @@ export interface MiningInputs {
   /** ACS's threshold and coverage, when ACS selected the seeds. */
   acs?: { threshold: number; coverage: number; reachedCoverage: boolean };
   oracle: Oracle;
+  /** Per corpus row, whether the oracle column says positive (when `--oracle` was given). */
+  groundTruth?: boolean[];
   /** Embedder id, or `precomputed vectors`. */
   embedderId: string;
   timings: Record<string, number>;
@@ -93,7 +96,7 @@ export async function loadMiningData(
   if (precomputed && flags.skipEmpty) {
     throw new InvalidArgumentError('--skip-empty', 'cannot be used with precomputed vectors (rows must line up with the vectors)');
   }
-  const oracleSpec = parseColumnOracleSpec(flags.oracle, '--oracle');
+  const oracleSpec = flags.oracle === undefined ? undefined : parseColumnOracleSpec(flags.oracle, '--oracle');
 
   say(`reading ${flags.corpus} and ${flags.seeds}`);
   const { corpusTable, seedTable } = await timed(timings, 'read', async () => ({
@@ -101,7 +104,7 @@ export async function loadMiningData(
       flag: '--corpus',
       textColumn: flags.textColumn,
       idColumn: flags.idColumn,
-      extraColumns: [{ column: oracleSpec.column, flag: '--oracle' }],
+      extraColumns: oracleSpec ? [{ column: oracleSpec.column, flag: '--oracle' }] : [],
       emptyTexts: flags.skipEmpty ? 'skip' : 'error',
     }),
     seedTable: await readTable(flags.seeds, {
@@ -122,7 +125,13 @@ export async function loadMiningData(
   }
   if (corpusTable.texts.length === 0) throw new InvalidArgumentError('--corpus', `${flags.corpus} has no rows`);
   if (seedTable.texts.length === 0) throw new InvalidArgumentError('--seeds', `${flags.seeds} has no seeds`);
-  const oracle = createColumnOracle(corpusTable.extra[oracleSpec.column], oracleSpec, '--oracle');
+  const oracle: Oracle = oracleSpec
+    ? createColumnOracle(corpusTable.extra[oracleSpec.column], oracleSpec, '--oracle')
+    : {
+        name: 'none',
+        label: () => Promise.reject(new InvalidArgumentError('--oracle', 'is required to label candidates (column:NAME=VALUE)')),
+      };
+  const groundTruth = oracleSpec ? corpusTable.extra[oracleSpec.column].map((v) => v === oracleSpec.positiveValue) : undefined;
 
   let corpus: Matrix;
   let synthetic: Matrix;
@@ -168,7 +177,7 @@ export async function loadMiningData(
     }
   }
 
-  return { corpusTable, seedTable, corpus, synthetic, oracle, embedderId, timings };
+  return { corpusTable, seedTable, corpus, synthetic, oracle, groundTruth, embedderId, timings };
 }
 
 /** Select `--num-seeds` seeds from the synthetic set (random with `--seed`, or ACS). */

@@ -10,6 +10,7 @@ import { registerCompare } from './compare';
 import { registerDemo } from './demo';
 import { registerEmbed } from './embed';
 import { registerMine } from './mine';
+import { registerTheory } from './theory';
 
 export function buildProgram(): Command {
   const program = new Command('synapse-g')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerMine(program);
   registerCompare(program);
   registerDemo(program);
+  registerTheory(program);
   return program;
 }
 

@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
 import { defaultParamsFor } from '../defaults';
+import { estimateTheoryInputs, proposition1 } from '../theory';
 import { SynapseError } from '../errors';
 import { mine, resolveMethodParams, type MineResult, type RoundReport } from '../mine';
 import { MINING_METHODS, type MethodParams, type MiningMethod } from '../strategies/index';
@@ -108,6 +109,7 @@ export async function runMine(
       await writeLabeledCsv(path.join(dir, 'labeled.csv'), inputs, result);
       const parameters = { ...runParameters({ ...flags, ...params }, inputs), 'stop reason': result.stopReason };
       const timings = { ...inputs.timings, prepare: result.timings.prepare, rounds: result.timings.rounds };
+      const theory = await theoryNote(inputs, params);
       await writeRunSummary(
         dir,
         `synapse-g mine: ${flags.method} on ${path.basename(flags.corpus)}`,
@@ -115,13 +117,28 @@ export async function runMine(
         timings,
         [result],
         [{ label: `${flags.method} (${flags.seedSelection} seeds)`, rows: result.metrics }],
-        result.notes,
+        [...result.notes, ...(theory ? [theory] : [])],
       );
       const report = path.join(path.resolve(flags.out), 'report.html');
       stdout.write(`${formatMetricsTable(result.metrics)}\n\nreport: ${report}\n`);
       return { result, report };
     },
     { replace: flags.force, flag: '--out' },
+  );
+}
+
+/** Proposition 1's expectation for one seed → neighbour round beside what this corpus shows. */
+export async function theoryNote(inputs: MiningInputs, params: MethodParams): Promise<string | undefined> {
+  if (!inputs.groundTruth) return undefined;
+  const est = await estimateTheoryInputs(inputs.corpus, inputs.seeds, { tau: params.tau, dmax: params.dmax, labels: inputs.groundTruth });
+  if (est.q1 === undefined || est.measuredPrecision === undefined) return undefined;
+  const q2 = est.q2 ?? 2 * est.q1 - est.q1 * est.q1;
+  const r = proposition1({ p: 1, q1: est.q1, q2, d: est.d, h: est.h, seeds: inputs.seeds.rows, vertices: inputs.corpus.rows });
+  return (
+    `Theory (Proposition 1, one round querying the seeds' neighbours at τ ${params.tau}, d_max ${params.dmax}; p = 1, ` +
+    `q1 = ${est.q1.toFixed(3)}, q2 = ${q2.toFixed(3)}, d = ${est.d.toFixed(1)}, h(S+) = ${est.h.toFixed(2)}): expected precision ${r.precision.toFixed(3)}; ` +
+    `measured on this corpus ${est.measuredPrecision.toFixed(3)} (${est.adjacentToTwoOrMore} rows touch two or more seeds, which the model's limited-overlap assumption rules out). ` +
+    `See \`synapse-g theory\`.`
   );
 }
 
