@@ -20,3 +20,4 @@ export * from './classifier/logistic';
 export { Random } from './util/random';
 export * from './io';
 export * from './theory';
+export * from './session';

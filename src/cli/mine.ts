@@ -6,7 +6,9 @@ import { Command, Option } from 'commander';
 import * as path from 'node:path';
 import { defaultParamsFor } from '../defaults';
 import { estimateTheoryInputs, proposition1 } from '../theory';
-import { SynapseError } from '../errors';
+import { promises as fsp } from 'node:fs';
+import { InvalidArgumentError, SynapseError } from '../errors';
+import { journaledOracle, openJournal, readJournal } from '../session/journal';
 import { mine, resolveMethodParams, type MineResult, type RoundReport } from '../mine';
 import { MINING_METHODS, type MethodParams, type MiningMethod } from '../strategies/index';
 import { writeDirAtomic } from '../util/atomic';
@@ -29,6 +31,8 @@ export interface MethodFlags {
   out: string;
   force?: boolean;
   quiet?: boolean;
+  /** Continue the unfinished session of this output folder. */
+  resume?: string;
 }
 
 /** Flags of `mine`. */
@@ -89,21 +93,71 @@ export function nothingMinedError(method: string, result: MineResult): SynapseEr
 }
 
 /** Run `mine`; resolves to the output folder's files. */
+/** Where the session journal of `--out DIR` lives while the run is unfinished: a hidden sibling. */
+export function journalPath(out: string): string {
+  const abs = path.resolve(out);
+  return path.join(path.dirname(abs), `.${path.basename(abs)}.journal.jsonl`);
+}
+
+/** The flags a session is resumed with: paths absolute, no per-invocation switches. */
+function sessionFlags(flags: MineFlags): Record<string, unknown> {
+  const saved: Record<string, unknown> = { ...flags };
+  for (const k of ['resume', 'force', 'progress', 'quiet'] as const) delete saved[k];
+  for (const k of ['corpus', 'seeds', 'corpusVectors', 'seedVectors', 'cacheDir', 'out'] as const) {
+    if (typeof flags[k] === 'string') saved[k] = path.resolve(flags[k] as string);
+  }
+  return saved;
+}
+
+/**
+ * Run `mine`; resolves to the result and the report's path. Every oracle answer is journaled
+ * (fsynced) before mining goes on; `--resume DIR` continues a run that was killed, asking no
+ * answered query again.
+ */
 export async function runMine(
-  flags: MineFlags,
+  given: MineFlags,
   stdout: NodeJS.WritableStream = process.stdout,
   stderr: NodeJS.WriteStream = process.stderr,
 ): Promise<{ result: MineResult; report: string }> {
+  let flags = given;
+  const resume = given.resume !== undefined;
+  if (resume) {
+    const saved = (await readJournal(journalPath(given.resume as string))).params as unknown as MineFlags;
+    flags = { ...saved, out: given.resume as string, resume: given.resume, progress: given.progress, quiet: given.quiet };
+  }
   const say: Say = (m) => {
     if (!flags.quiet) stderr.write(`synapse-g: ${m}\n`);
   };
+  const jp = journalPath(flags.out);
+  if (!resume) {
+    const stale = await fsp.stat(jp).then(() => true, () => false);
+    if (stale && !flags.force) {
+      throw new InvalidArgumentError('--out', `an unfinished session for ${JSON.stringify(flags.out)} exists (${jp}); continue it with --resume ${flags.out}, or pass --force to start over`);
+    }
+    if (stale) await fsp.rm(jp, { force: true });
+  }
   const params = methodParamsFromFlags(flags, flags.corpusVectors !== undefined ? undefined : flags.embedder, flags.method);
   return writeDirAtomic(
     flags.out,
     async (dir) => {
-      const inputs = await loadMiningInputs(flags, say, stderr);
-      const result = await runMethod(flags.method, inputs, flags, params, say, stderr);
-      if (result.metrics.length === 0) throw nothingMinedError(flags.method, result);
+      const loaded = await loadMiningInputs(flags, say, stderr);
+      const journal = await openJournal(jp, sessionFlags(flags), resume);
+      if (resume) say(`resuming: ${journal.answers.size} oracle answers come from the journal (${jp})`);
+      const inputs = { ...loaded, oracle: journaledOracle(loaded.oracle, journal) };
+      let result: MineResult;
+      try {
+        result = await runMethod(flags.method, inputs, flags, params, say, stderr);
+      } catch (e) {
+        await journal.close();
+        if (journal.answers.size === 0) await fsp.rm(jp, { force: true });
+        else say(`the ${journal.answers.size} oracle answers so far are kept; continue with --resume ${flags.out}`);
+        throw e;
+      }
+      await journal.close();
+      if (result.metrics.length === 0) {
+        await fsp.rm(jp, { force: true });
+        throw nothingMinedError(flags.method, result);
+      }
       say(`${flags.method}: stopped: ${result.stopReason}`);
       await writeMetricsCsv(path.join(dir, 'metrics.csv'), result.metrics);
       await writeLabeledCsv(path.join(dir, 'labeled.csv'), inputs, result);
@@ -119,11 +173,13 @@ export async function runMine(
         [{ label: `${flags.method} (${flags.seedSelection} seeds)`, rows: result.metrics }],
         [...result.notes, ...(theory ? [theory] : [])],
       );
+      // The journal travels with the finished outputs (an audit trail of every answer).
+      await fsp.rename(jp, path.join(dir, 'journal.jsonl'));
       const report = path.join(path.resolve(flags.out), 'report.html');
       stdout.write(`${formatMetricsTable(result.metrics)}\n\nreport: ${report}\n`);
       return { result, report };
     },
-    { replace: flags.force, flag: '--out' },
+    { replace: flags.force || resume, flag: '--out' },
   );
 }
 
@@ -143,12 +199,14 @@ export async function theoryNote(inputs: MiningInputs, params: MethodParams): Pr
 }
 
 /** The input flags of `mine` and `compare`. */
-export function addInputOptions(cmd: Command): Command {
+export function addInputOptions(cmd: Command, required = true): Command {
+  const need = (flags: string, desc: string): Command => (required ? cmd.requiredOption(flags, desc) : cmd.option(flags, `${desc} (required)`));
+  need('--corpus <file>', 'unlabeled corpus: .csv, .tsv or .jsonl');
+  need('--text-column <name>', 'column (or JSON field) holding the texts');
+  need('--seeds <file>', 'LLM-written positives: .csv, .tsv, .jsonl or .txt (one per line)');
+  need('--oracle <spec>', 'column:NAME=VALUE: a corpus column, positive where it equals VALUE');
   return cmd
-    .requiredOption('--corpus <file>', 'unlabeled corpus: .csv, .tsv or .jsonl')
-    .requiredOption('--text-column <name>', 'column (or JSON field) holding the texts')
     .option('--id-column <name>', 'column holding unique row ids (default: 1-based row numbers)')
-    .requiredOption('--seeds <file>', 'LLM-written positives: .csv, .tsv, .jsonl or .txt (one per line)')
     .option('--seed-text-column <name>', 'text column of --seeds (default: --text-column)')
     .addOption(new Option('--seed-selection <how>', 'how seeds are picked from --seeds').choices(['random', 'acs']).default('random'))
     .option('--num-seeds <n>', 'seeds to pick', positiveIntFlag('--num-seeds'), 100)
@@ -156,7 +214,6 @@ export function addInputOptions(cmd: Command): Command {
     .option('--embedder <spec>', 'default | hf:DIR | openai:MODEL', 'default')
     .option('--corpus-vectors <file>', 'precomputed corpus vectors (.npy, .f32 not supported here, .jsonl with "embedding")')
     .option('--seed-vectors <file>', 'precomputed vectors of every row of --seeds')
-    .requiredOption('--oracle <spec>', 'column:NAME=VALUE: a corpus column, positive where it equals VALUE')
     .option('--seed <int>', 'random seed: the same seed gives the same result', intFlag('--seed'), 0)
     .option('--skip-empty', 'skip rows with empty text (listed on stderr) instead of failing')
     .option('--cache-dir <dir>', 'embedding cache root (default: $SYNAPSE_G_CACHE_DIR or ~/.cache/synapse-g)')
@@ -164,7 +221,9 @@ export function addInputOptions(cmd: Command): Command {
 }
 
 /** The method and output flags of `mine` and `compare`. */
-export function addMethodOptions(cmd: Command): Command {
+export function addMethodOptions(cmd: Command, required = true): Command {
+  if (required) cmd.requiredOption('--out <dir>', 'output folder (must not exist or be empty; written all at once)');
+  else cmd.option('--out <dir>', 'output folder (must not exist or be empty; written all at once) (required)');
   return cmd
     .option('--tau <t>', 'similarity threshold τ of the graph (default: per embedder)', numberFlag('--tau', -1, 1))
     .option('--dmax <n>', 'neighbours per node d_max (default: per embedder)', positiveIntFlag('--dmax'))
@@ -175,7 +234,6 @@ export function addMethodOptions(cmd: Command): Command {
     .option('--rounds <n>', 'stop after N rounds', positiveIntFlag('--rounds'))
     .option('--max-query-ratio <r>', 'stop once this share of the corpus is queried (default 0.1 when no stop flag is given)', numberFlag('--max-query-ratio', 0, 1, true))
     .option('--max-queries <n>', 'stop once N rows are queried', positiveIntFlag('--max-queries'))
-    .requiredOption('--out <dir>', 'output folder (must not exist or be empty; written all at once)')
     .option('--force', 'replace --out if it exists')
     .option('--quiet', 'no stage messages on stderr');
 }
@@ -185,9 +243,15 @@ export function registerMine(program: Command): void {
   const cmd = program
     .command('mine')
     .description('Mine an unlabeled corpus for positives from LLM-written seeds, with one method.');
-  addInputOptions(cmd);
+  addInputOptions(cmd, false);
   cmd.addOption(new Option('--method <name>', 'mining method (auto: graph + classifier, combined by a bandit)').choices([...MINING_METHODS]).default('auto'));
-  addMethodOptions(cmd).action(async (opts: MineFlags) => {
+  cmd.option('--resume <dir>', 'continue the unfinished (killed) run whose --out was DIR, with its original flags');
+  addMethodOptions(cmd, false).action(async (opts: MineFlags) => {
+    if (opts.resume === undefined) {
+      for (const [key, flag] of [['corpus', '--corpus'], ['textColumn', '--text-column'], ['seeds', '--seeds'], ['oracle', '--oracle'], ['out', '--out']] as const) {
+        if (opts[key] === undefined) throw new InvalidArgumentError(flag, 'is required (or continue a killed run with --resume DIR)');
+      }
+    }
     await runMine(opts);
   });
 }
