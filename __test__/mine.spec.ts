@@ -197,9 +197,9 @@ test('GBLE graph: the corpus kNN graph is built once and reused; seed edges go b
 test('auto: every arm is tried, and the arms that find positives get more of the budget', async (t) => {
   const r = await mine(base({ method: 'auto', maxQueryRatio: 0.3 }));
   const note = r.notes.find((n) => n.startsWith('auto:')) ?? '';
-  const counts = Object.fromEntries([...note.matchAll(/(graph|classifier|fusion) (\d+)/g)].map((m) => [m[1], Number(m[2])]));
-  t.is(counts.graph + counts.classifier + counts.fusion, r.metrics[r.metrics.length - 1].queried, note);
-  for (const arm of ['graph', 'classifier', 'fusion']) t.true(counts[arm] > 0, `${arm} used: ${note}`);
+  const counts = Object.fromEntries([...note.matchAll(/(graph|classifier|fusion|local) (\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  t.is(counts.graph + counts.classifier + counts.fusion + counts.local, r.metrics[r.metrics.length - 1].queried, note);
+  for (const arm of ['graph', 'classifier', 'fusion', 'local']) t.true(counts[arm] > 0, `${arm} used: ${note}`);
 });
 
 test('seals queries only rows near labeled ones (its pool)', async (t) => {

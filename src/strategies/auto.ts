@@ -3,23 +3,26 @@
  * bandit, so users need not know whether their rare event is topical (the graph wins) or a
  * global direction in embedding space such as sentiment (a linear classifier wins).
  *
- * Each round three rankings of the unlabeled rows are made:
+ * Each round four rankings of the unlabeled rows are made:
  * - `graph`: GBLE's propagation scores over the kNN graph of corpus ∪ seeds (Algorithm 3);
  * - `classifier`: logistic regression on every label so far (seeds, pseudo-negatives, oracle);
- * - `fusion`: the mean of the two rank percentiles.
+ * - `fusion`: the mean of the two rank percentiles;
+ * - `local`: the classifier's best rows among the 100 nearest neighbours of labeled rows (SEALS).
  * The round's `K = K0 / p_prev` slots are filled one at a time by Thompson sampling: each arm's
  * precision has a Beta posterior over the labels of the rows it proposed (older rounds discounted
  * by `DECAY`), a draw from each posterior picks the arm, and the arm gives its best row not yet
  * taken. Precise arms get more of the budget, and the others keep being checked.
  */
-import { topCandidates, type CsrGraph } from '../kernels';
+import { bipartiteTopK, topCandidates, type CsrGraph } from '../kernels';
 import { createSeedClassifier, percentiles, scatter, unlabeledRows } from './classifier';
 import { gbleGraph, propagateScores, type GbleParams } from './gble';
-import { adaptiveK, labeledMask, POSITIVE, UNLABELED, type MiningState, type Proposal, type Strategy } from './strategy';
+import { adaptiveK, labeledMask, POSITIVE, stackRows, UNLABELED, type MiningState, type Proposal, type Strategy } from './strategy';
 
 /** Weight of a round's evidence one round later. */
 const DECAY = 0.7;
-const ARMS = ['graph', 'classifier', 'fusion'] as const;
+const ARMS = ['graph', 'classifier', 'fusion', 'local'] as const;
+/** Neighbours each labeled row adds to the `local` arm's pool (as SEALS). */
+const POOL_K = 100;
 type Arm = (typeof ARMS)[number];
 
 /** A draw from Beta(a, b) (a, b ≥ 1) via two Gamma draws (Marsaglia–Tsang), from `uniform`. */
@@ -48,9 +51,12 @@ function betaDraw(a: number, b: number, uniform: () => number): number {
 export function createAutoStrategy(params: GbleParams): Strategy {
   const classifier = createSeedClassifier();
   let graph: CsrGraph | undefined;
-  const hits: Record<Arm, number> = { graph: 0, classifier: 0, fusion: 0 };
-  const misses: Record<Arm, number> = { graph: 0, classifier: 0, fusion: 0 };
-  const taken: Record<Arm, number> = { graph: 0, classifier: 0, fusion: 0 };
+  const zero = (): Record<Arm, number> => ({ graph: 0, classifier: 0, fusion: 0, local: 0 });
+  const hits = zero();
+  const misses = zero();
+  const taken = zero();
+  let inPool = new Uint8Array(0);
+  let expanded = new Uint8Array(0);
   let lastPicks = new Map<number, Arm>();
   let labels: Int8Array = new Int8Array(0);
   return {
@@ -59,12 +65,16 @@ export function createAutoStrategy(params: GbleParams): Strategy {
       classifier.prepare(state);
       labels = state.labels;
       graph = await gbleGraph(state.corpus, state.seeds, params);
+      inPool = new Uint8Array(state.corpus.rows);
+      expanded = new Uint8Array(state.corpus.rows);
+      const g = await bipartiteTopK(state.seeds, state.corpus, { k: POOL_K });
+      for (const id of g.ids) inPool[id] = 1;
     },
     notes(): string[] {
       // Count the last round's picks that were queried (a budget cut may drop some).
       const q = { ...taken };
       for (const [row, arm] of lastPicks) if (labels[row] !== UNLABELED) q[arm]++;
-      return [`auto: rows queried per arm: graph ${q.graph}, classifier ${q.classifier}, fusion ${q.fusion}`];
+      return [`auto: rows queried per arm: graph ${q.graph}, classifier ${q.classifier}, fusion ${q.fusion}, local ${q.local}`];
     },
     async propose(state: MiningState): Promise<Proposal> {
       if (!graph) throw new Error('auto: prepare() was not called');
@@ -84,6 +94,18 @@ export function createAutoStrategy(params: GbleParams): Strategy {
       const m = pool.length;
       const k = Math.min(adaptiveK(params.k0, state.previousPrecision), m);
       const exclude = labeledMask(state.labels);
+      // The local arm's pool: the nearest neighbours of every labeled row (SEALS's candidates).
+      const fresh: number[] = [];
+      for (let r = 0; r < state.labels.length; r++) {
+        if (state.labels[r] !== UNLABELED && !expanded[r]) {
+          expanded[r] = 1;
+          fresh.push(r);
+        }
+      }
+      if (fresh.length > 0) {
+        const ng = await bipartiteTopK(stackRows(state.corpus, fresh), state.corpus, { k: POOL_K });
+        for (const id of ng.ids) inPool[id] = 1;
+      }
       const g = await propagateScores(graph, state, params);
       await classifier.train(state);
       const c = scatter(pool, await classifier.score(state, pool), state.corpus.rows);
@@ -92,14 +114,17 @@ export function createAutoStrategy(params: GbleParams): Strategy {
       const pc = percentiles(c, pool);
       const fused = new Float32Array(state.corpus.rows);
       for (const r of pool) fused[r] = (pg[r] + pc[r]) / 2;
+      const local = new Float32Array(state.corpus.rows).fill(-Infinity);
+      for (const r of pool) if (inPool[r]) local[r] = c[r];
       // Each arm needs at most k rows of its own plus what the others took first.
       const depth = Math.min(m, 3 * k);
       const order: Record<Arm, Uint32Array> = {
         graph: topCandidates(g, depth, exclude),
         classifier: topCandidates(c, depth, exclude),
         fusion: topCandidates(fused, depth, exclude),
+        local: topCandidates(local, depth, exclude).filter((r) => inPool[r] === 1),
       };
-      const next: Record<Arm, number> = { graph: 0, classifier: 0, fusion: 0 };
+      const next = zero();
 
       const chosen = new Set<number>();
       const picks = new Map<number, Arm>();
