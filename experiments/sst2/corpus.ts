@@ -33,20 +33,20 @@ export function loadSst2Corpus(): { texts: string[]; labels: boolean[] } {
 
 /** SuperGen's LLM-written positive reviews (label "1"), HTML entities decoded, deduplicated. */
 export function loadSyntheticPositives(): string[] {
-  const all = JSON.parse(readFileSync(path.join(SHARED, 'supergen-sst2', 'train.json'), 'utf8')) as {
-    text: string;
-    label: string;
-  }[];
+  return loadSuperGen('1');
+}
+
+/** Distinct SuperGen texts (of one label, or all), HTML entities decoded. */
+function loadSuperGen(label?: string): string[] {
+  const all = JSON.parse(readFileSync(path.join(SHARED, 'supergen-sst2', 'train.json'), 'utf8')) as { text: string; label: string }[];
   const decode = (s: string): string =>
     s.replace(/&#(\d+);/g, (_, d: string) => String.fromCharCode(Number(d))).replace(/&amp;/g, '&');
-  return [...new Set(all.filter((x) => x.label === '1').map((x) => decode(x.text).trim()).filter((t) => t !== ''))];
+  const texts = all.filter((x) => label === undefined || x.label === label).map((x) => decode(x.text).trim());
+  return [...new Set(texts.filter((t) => t !== ''))];
 }
 
 
 /** Every distinct SuperGen text (both sentiments), HTML entities decoded. */
 export function loadSyntheticAll(): string[] {
-  const all = JSON.parse(readFileSync(path.join(SHARED, 'supergen-sst2', 'train.json'), 'utf8')) as { text: string }[];
-  const decode = (s: string): string =>
-    s.replace(/&#(\d+);/g, (_, d: string) => String.fromCharCode(Number(d))).replace(/&amp;/g, '&');
-  return [...new Set(all.map((x) => decode(x.text).trim()).filter((t) => t !== ''))];
+  return loadSuperGen();
 }

@@ -67,6 +67,21 @@ function cellToText(v: unknown, where: () => string): string {
   throw new InvalidArgumentError(where(), `must be a string, got ${Array.isArray(v) ? 'an array' : typeof v}`);
 }
 
+/** The parsed values of a JSON-lines text, with 0-based line numbers; blank lines skipped. */
+export function* jsonLines(text: string, file: string): Generator<{ obj: unknown; ln: number }> {
+  const lines = text.split(/\r?\n/);
+  for (let ln = 0; ln < lines.length; ln++) {
+    if (lines[ln].trim() === '') continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(lines[ln]);
+    } catch (e) {
+      throw new InvalidArgumentError(`${file} line ${ln + 1}`, `is not valid JSON: ${(e as Error).message}`);
+    }
+    yield { obj, ln };
+  }
+}
+
 interface RawRow {
   /** e.g. `row 3` / `line 3`. */
   where: string;
@@ -83,15 +98,7 @@ async function rawRows(file: string, format: TableFormat, flag: string, raw: str
   }
   if (format === 'jsonl') {
     const rows: RawRow[] = [];
-    const lines = raw.split(/\r?\n/);
-    for (let ln = 0; ln < lines.length; ln++) {
-      if (lines[ln].trim() === '') continue;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(lines[ln]);
-      } catch (e) {
-        throw new InvalidArgumentError(`${file} line ${ln + 1}`, `is not valid JSON: ${(e as Error).message}`);
-      }
+    for (const { obj, ln } of jsonLines(raw, file)) {
       if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
         throw new InvalidArgumentError(`${file} line ${ln + 1}`, 'must be a JSON object');
       }

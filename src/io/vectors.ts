@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors';
 import { matrix, type Matrix } from '../kernels';
 import { writeFileAtomic } from '../util/atomic';
+import { jsonLines } from './table';
 
 /** Write a C-order little-endian float32 `.npy` atomically. */
 export async function writeNpyFloat32(file: string, data: Float32Array, shape: readonly number[]): Promise<void> {
@@ -86,15 +87,7 @@ function parseJsonl(text: string, file: string): { data: Float32Array; rows: num
   const values: number[] = [];
   let dim = -1;
   let rows = 0;
-  const lines = text.split(/\r?\n/);
-  for (let ln = 0; ln < lines.length; ln++) {
-    if (lines[ln].trim() === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(lines[ln]);
-    } catch (e) {
-      throw new InvalidArgumentError(`${file} line ${ln + 1}`, `is not valid JSON: ${(e as Error).message}`);
-    }
+  for (const { obj, ln } of jsonLines(text, file)) {
     const emb = (obj as { embedding?: unknown } | null)?.embedding;
     if (!Array.isArray(emb) || emb.some((v) => typeof v !== 'number' && v !== null)) {
       throw new InvalidArgumentError(`${file} line ${ln + 1}`, 'needs an "embedding" field holding an array of numbers');
