@@ -110,8 +110,8 @@ export function createAutoStrategy(params: GbleParams): Strategy {
       await classifier.train(state);
       const c = scatter(pool, await classifier.score(state, pool), state.corpus.rows);
       // Rank percentiles among the unlabeled rows (native sort + binary search), then their mean.
-      const pg = percentiles(g, pool);
-      const pc = percentiles(c, pool);
+      const pg = percentiles(g, exclude, m);
+      const pc = percentiles(c, exclude, m);
       const fused = new Float32Array(state.corpus.rows);
       for (const r of pool) fused[r] = (pg[r] + pc[r]) / 2;
       const local = new Float32Array(state.corpus.rows).fill(-Infinity);

@@ -5,6 +5,7 @@
  * and every oracle label so far. Warm-started from the previous round's model.
  */
 import { scoreLogistic, trainLogistic, type LogisticModel } from '../classifier/logistic';
+import { topCandidates } from '../kernels';
 import { NEGATIVE, POSITIVE, UNLABELED, stackRows, type MiningState } from './strategy';
 
 /** A per-run classifier: `prepare` once, then `train` each round and `score` rows. */
@@ -71,23 +72,12 @@ export function scatter(rows: Uint32Array, values: Float32Array, n: number): Flo
 }
 
 /**
- * Each row of `rows`' rank percentile by `scores` (a corpus-length array) among `rows`: the share
- * of them scoring strictly lower, so the best row gets close to 1 and ties share a value.
+ * Each unlabeled row's rank percentile by `scores` (a corpus-length array): `1 - rank / m` among
+ * the `m` rows not in `exclude`, best first (ties by row). Ranked natively (one top-m selection).
  */
-export function percentiles(scores: Float32Array, rows: Uint32Array): Float32Array {
-  const sorted = Float32Array.from(rows, (r) => scores[r]).sort();
+export function percentiles(scores: Float32Array, exclude: Uint8Array, m: number): Float32Array {
+  const order = topCandidates(scores, m, exclude);
   const out = new Float32Array(scores.length);
-  const m = sorted.length;
-  for (const r of rows) {
-    const v = scores[r];
-    let lo = 0;
-    let hi = m;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid] < v) lo = mid + 1;
-      else hi = mid;
-    }
-    out[r] = lo / m;
-  }
+  for (let i = 0; i < order.length; i++) out[order[i]] = 1 - i / m;
   return out;
 }
