@@ -21,3 +21,4 @@ export { Random } from './util/random';
 export * from './io';
 export * from './theory';
 export * from './session';
+export * from './classifier/model';

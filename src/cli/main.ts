@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { SynapseError } from '../errors';
 import { version } from './version';
+import { registerClassifier } from './classifier';
 import { registerCompare } from './compare';
 import { registerDemo } from './demo';
 import { registerEmbed } from './embed';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerDemo(program);
   registerTheory(program);
+  registerClassifier(program);
   return program;
 }
 

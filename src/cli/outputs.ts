@@ -54,6 +54,7 @@ export function runParameters(
   for (const [k, v] of Object.entries(flags)) {
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') p[k] = v;
   }
+  if (inputs.embedderId !== 'precomputed vectors' && typeof flags.embedder === 'string') p['embedder spec'] = flags.embedder;
   p.embedder = inputs.embedderId;
   p['corpus rows'] = inputs.corpus.rows;
   p['corpus positives (oracle)'] = inputs.oracle.totalPositives ?? 'unknown';
