@@ -6,6 +6,8 @@ need=()
 command -v bc >/dev/null || need+=(bc)
 # A font for the text of report PNGs (resvg draws text with system fonts only).
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# A real browser for the human-oracle test (driven by playwright-core; never a test tool's own download).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -3,6 +3,7 @@
  * seed draws, and overlay their curves (recall band over draws) in one report.
  */
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { InvalidArgumentError } from '../errors';
 import * as path from 'node:path';
 import type { MetricsRow } from '../metrics';
 import type { MineResult } from '../mine';
@@ -39,6 +40,9 @@ export async function runCompare(
   const say: Say = (m) => {
     if (!flags.quiet) stderr.write(`synapse-g: ${m}\n`);
   };
+  if (flags.oracle?.startsWith('human')) {
+    throw new InvalidArgumentError('--oracle', 'compare asks every query of every method and draw; use a column oracle here, and `mine --oracle human` for one method');
+  }
   const embedder = flags.corpusVectors !== undefined ? undefined : flags.embedder;
   const params = flags.methods.map((m) => methodParamsFromFlags(flags, embedder, m));
   return writeDirAtomic(

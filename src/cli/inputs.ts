@@ -7,8 +7,9 @@ import { resolveEmbedder } from '../embed/index';
 import { InvalidArgumentError, SynapseError } from '../errors';
 import { readTable, type TextTable } from '../io/table';
 import { readVectors } from '../io/vectors';
-import { matrix, type Matrix } from '../kernels';
+import { bipartiteTopK, matrix, type Matrix } from '../kernels';
 import { createColumnOracle, parseColumnOracleSpec } from '../oracle/ground-truth';
+import { createHumanOracle } from '../oracle/human';
 import type { Oracle } from '../oracle/oracle';
 import { selectAcsSeeds, selectRandomSeeds } from '../seeds/index';
 import { stackRows } from '../strategies/strategy';
@@ -96,7 +97,8 @@ export async function loadMiningData(
   if (precomputed && flags.skipEmpty) {
     throw new InvalidArgumentError('--skip-empty', 'cannot be used with precomputed vectors (rows must line up with the vectors)');
   }
-  const oracleSpec = flags.oracle === undefined ? undefined : parseColumnOracleSpec(flags.oracle, '--oracle');
+  const human = flags.oracle === 'human' || flags.oracle === 'human:tty';
+  const oracleSpec = flags.oracle === undefined || human ? undefined : parseColumnOracleSpec(flags.oracle, '--oracle');
 
   say(`reading ${flags.corpus} and ${flags.seeds}`);
   const { corpusTable, seedTable } = await timed(timings, 'read', async () => ({
@@ -125,7 +127,9 @@ export async function loadMiningData(
   }
   if (corpusTable.texts.length === 0) throw new InvalidArgumentError('--corpus', `${flags.corpus} has no rows`);
   if (seedTable.texts.length === 0) throw new InvalidArgumentError('--seeds', `${flags.seeds} has no seeds`);
-  const oracle: Oracle = oracleSpec
+  const oracle: Oracle = human
+    ? createHumanOracle({ mode: flags.oracle === 'human:tty' ? 'tty' : 'browser' })
+    : oracleSpec
     ? createColumnOracle(corpusTable.extra[oracleSpec.column], oracleSpec, '--oracle')
     : {
         name: 'none',
@@ -201,5 +205,20 @@ export async function pickSeeds(data: MiningData, flags: InputFlags, say: Say): 
   }
   if (seedRows.length === 0) throw new SynapseError('no seeds were selected');
   const seeds = stackRows(synthetic, Array.from(seedRows));
-  return { ...data, seedRows, seeds, acs, timings };
+  let oracle = data.oracle;
+  if (flags.oracle === 'human' || flags.oracle === 'human:tty') {
+    // The person sees each candidate's nearest seed and its similarity.
+    await data.oracle.close?.();
+    oracle = createHumanOracle({
+      mode: flags.oracle === 'human:tty' ? 'tty' : 'browser',
+      context: async (items) => {
+        const g = await bipartiteTopK(stackRows(data.corpus, items.map((i) => i.row)), seeds, { k: 1 });
+        return items.map((_, i) => ({
+          nearestSeed: data.seedTable.texts[seedRows[g.ids[g.offsets[i]]]],
+          similarity: g.sims[g.offsets[i]],
+        }));
+      },
+    });
+  }
+  return { ...data, oracle, seedRows, seeds, acs, timings };
 }

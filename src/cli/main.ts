@@ -10,7 +10,7 @@ import { registerClassifier } from './classifier';
 import { registerCompare } from './compare';
 import { registerDemo } from './demo';
 import { registerEmbed } from './embed';
-import { registerMine } from './mine';
+import { registerLabel, registerMine } from './mine';
 import { registerTheory } from './theory';
 
 export function buildProgram(): Command {
@@ -22,6 +22,7 @@ export function buildProgram(): Command {
   // Subcommands register here, one line each.
   registerEmbed(program);
   registerMine(program);
+  registerLabel(program);
   registerCompare(program);
   registerDemo(program);
   registerTheory(program);

@@ -147,7 +147,9 @@ export async function runMine(
       let result: MineResult;
       try {
         result = await runMethod(flags.method, inputs, flags, params, say, stderr);
+        await loaded.oracle.close?.();
       } catch (e) {
+        await loaded.oracle.close?.();
         await journal.close();
         if (journal.answers.size === 0) await fsp.rm(jp, { force: true });
         else say(`the ${journal.answers.size} oracle answers so far are kept; continue with --resume ${flags.out}`);
@@ -204,7 +206,7 @@ export function addInputOptions(cmd: Command, required = true): Command {
   need('--corpus <file>', 'unlabeled corpus: .csv, .tsv or .jsonl');
   need('--text-column <name>', 'column (or JSON field) holding the texts');
   need('--seeds <file>', 'LLM-written positives: .csv, .tsv, .jsonl or .txt (one per line)');
-  need('--oracle <spec>', 'column:NAME=VALUE: a corpus column, positive where it equals VALUE');
+  need('--oracle <spec>', 'column:NAME=VALUE (a corpus column, positive where it equals VALUE), human (label in a browser page on 127.0.0.1) or human:tty (in the terminal)');
   return cmd
     .option('--id-column <name>', 'column holding unique row ids (default: 1-based row numbers)')
     .option('--seed-text-column <name>', 'text column of --seeds (default: --text-column)')
@@ -236,6 +238,18 @@ export function addMethodOptions(cmd: Command, required = true): Command {
     .option('--max-queries <n>', 'stop once N rows are queried', positiveIntFlag('--max-queries'))
     .option('--force', 'replace --out if it exists')
     .option('--quiet', 'no stage messages on stderr');
+}
+
+/** Register `label`: continue a session whose oracle is a person (`mine --oracle human`). */
+export function registerLabel(program: Command): void {
+  program
+    .command('label')
+    .description('Label the candidates of a mining session in the browser (or terminal): continues `mine --oracle human` after a stop or a crash, with nothing asked twice.')
+    .requiredOption('--session <dir>', 'the --out folder of the unfinished `mine --oracle human` run')
+    .option('--progress', 'draw progress bars even when stderr is not a terminal')
+    .action(async (opts: { session: string; progress?: boolean }) => {
+      await runMine({ resume: opts.session, progress: opts.progress } as MineFlags);
+    });
 }
 
 /** Register `mine` on `program`. */

@@ -19,6 +19,14 @@ export interface OracleLabelOptions {
   signal?: AbortSignal;
   /** Called as labels come in (done out of total). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called with each answer as soon as it is given (by oracles that answer one row at a time, e.g.
+   * a person); the oracle waits for it before going on, so an answer is durable before the next
+   * is asked. `label: undefined` withdraws an earlier answer of this batch (undo).
+   */
+  onAnswer?: (item: OracleItem, label: boolean | undefined) => Promise<void>;
+  /** Rows of this round already answered before this call (e.g. from a journal), for progress. */
+  alreadyAnswered?: number;
 }
 
 /** Labels batches of candidates: `true` = positive (the rare event), `false` = negative. */
@@ -30,6 +38,13 @@ export interface Oracle {
    * recall; `undefined` for LLM and human oracles.
    */
   readonly totalPositives?: number;
+  /**
+   * The oracle answers row by row and reports each through `onAnswer`: give it a whole round at
+   * once (it shows its own progress) instead of small chunks.
+   */
+  readonly streaming?: boolean;
+  /** Release what the oracle holds (a server, a terminal). */
+  close?(): Promise<void>;
   /** Label a batch; the result has one boolean per item, in order. */
   label(items: readonly OracleItem[], options?: OracleLabelOptions): Promise<boolean[]>;
 }

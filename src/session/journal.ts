@@ -28,6 +28,8 @@ export interface Journal {
   readonly answers: ReadonlyMap<string, JournalAnswer>;
   /** Append answers and fsync before resolving. */
   append(answers: readonly JournalAnswer[]): Promise<void>;
+  /** Withdraw an answer (an undo) and fsync. */
+  withdraw(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,8 @@ export async function readJournal(file: string): Promise<{ params: Record<string
       params = obj.params as Record<string, unknown>;
     } else if (obj.type === 'answer' && typeof obj.id === 'string' && typeof obj.row === 'number' && typeof obj.label === 'boolean') {
       answers.set(obj.id, { id: obj.id, row: obj.row, label: obj.label });
+    } else if (obj.type === 'undo' && typeof obj.id === 'string') {
+      answers.delete(obj.id);
     } else if (!(i === lines.length - 1 && !complete)) {
       throw new SynapseError(`${file} line ${i + 1} is not a journal entry`, 'CORRUPT_JOURNAL');
     }
@@ -109,6 +113,11 @@ export async function openJournal(file: string, params: Record<string, unknown>,
       await fh.sync();
       for (const a of batch) answers.set(a.id, a);
     },
+    async withdraw(id: string): Promise<void> {
+      await fh.write(`${JSON.stringify({ type: 'undo', id })}\n`);
+      await fh.sync();
+      answers.delete(id);
+    },
     close: () => fh.close(),
   };
 }
@@ -132,13 +141,23 @@ export function journaledOracle(oracle: Oracle, journal: Journal, options: { chu
         return a?.label;
       });
       const todo = items.map((it, i) => ({ it, i })).filter((x) => out[x.i] === undefined);
-      for (let s = 0; s < todo.length; s += chunk) {
-        const part = todo.slice(s, s + chunk);
+      // Oracles answering row by row get the whole round and journal each answer as it comes.
+      const size = oracle.streaming ? Math.max(1, todo.length) : chunk;
+      const onAnswer = async (it: OracleItem, label: boolean | undefined): Promise<void> => {
+        if (label === undefined) await journal.withdraw(it.id);
+        else await journal.append([{ id: it.id, row: it.row, label }]);
+      };
+      for (let s = 0; s < todo.length; s += size) {
+        const part = todo.slice(s, s + size);
         options.onAsk?.(part.length);
-        const answers = await oracle.label(part.map((x) => x.it), { signal: opts.signal });
-        await journal.append(part.map((x, j) => ({ id: x.it.id, row: x.it.row, label: answers[j] })));
+        const answers = await oracle.label(
+          part.map((x) => x.it),
+          { signal: opts.signal, alreadyAnswered: items.length - todo.length + s, ...(oracle.streaming ? { onAnswer } : {}) },
+        );
+        const missing = part.filter((x, j) => journal.answers.get(x.it.id)?.label !== answers[j]);
+        if (missing.length > 0) await journal.append(missing.map((x) => ({ id: x.it.id, row: x.it.row, label: answers[part.indexOf(x)] })));
         part.forEach((x, j) => (out[x.i] = answers[j]));
-        opts.onProgress?.(items.length - todo.length + Math.min(s + chunk, todo.length), items.length);
+        opts.onProgress?.(items.length - todo.length + Math.min(s + size, todo.length), items.length);
       }
       return out as boolean[];
     },
