@@ -73,7 +73,7 @@ browserTest('a person labels every round in the browser: y/n, skip, undo; answer
     if (!skipped) {
       skipped = true;
       await page.keyboard.press('s');
-      await page.waitForFunction((prev) => document.getElementById('text')?.textContent !== prev, text);
+      await page.waitForFunction(`document.getElementById('text').textContent !== ${JSON.stringify(text)}`);
       continue;
     }
     const key = text.includes('POSITIVE') ? 'y' : 'n';
@@ -81,15 +81,17 @@ browserTest('a person labels every round in the browser: y/n, skip, undo; answer
       // A wrong answer, undone at once: the same candidate comes back.
       undone = true;
       await page.keyboard.press(key === 'y' ? 'n' : 'y');
-      await page.waitForFunction((prev) => document.body.dataset.queried !== prev, before);
+      await page.waitForFunction(`document.body.dataset.queried !== ${JSON.stringify(before)}`);
       await page.screenshot({ path: shot });
       await page.keyboard.press('u');
-      await page.waitForFunction((prev) => document.body.dataset.queried === prev, before);
+      await page.waitForFunction(`document.body.dataset.queried === ${JSON.stringify(before)}`);
       t.is(await page.textContent('#text'), text, 'undo shows the candidate again');
       continue;
     }
     await page.keyboard.press(key);
-    await page.waitForFunction((prev) => document.body.dataset.queried !== prev || document.body.dataset.state !== 'labeling', before, { timeout: 5000 }).catch(() => undefined);
+    await page
+      .waitForFunction(`document.body.dataset.queried !== ${JSON.stringify(before)} || document.body.dataset.state !== 'labeling'`, undefined, { timeout: 5000 })
+      .catch(() => undefined);
   }
   t.is(await exited, 0, stderr);
   t.true(skipped && undone);
