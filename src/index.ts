@@ -22,3 +22,4 @@ export * from './io';
 export * from './theory';
 export * from './session';
 export * from './classifier/model';
+export * from './ann';

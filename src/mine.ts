@@ -118,6 +118,9 @@ export function resolveMethodParams(
   if (typeof tau !== 'number' || !Number.isFinite(tau) || tau < -1 || tau >= 1) {
     throw new InvalidArgumentError(name('tau'), `must be a number in [-1, 1), got ${tau}`);
   }
+  if (given.index !== undefined && given.index !== 'exact' && given.index !== 'hnsw') {
+    throw new InvalidArgumentError(name('index'), `must be exact or hnsw, got ${String(given.index)}`);
+  }
   const negativeLabel = given.negativeLabel ?? defaults.negativeLabel;
   if (typeof negativeLabel !== 'number' || !Number.isFinite(negativeLabel) || negativeLabel > 0 || negativeLabel < -1) {
     throw new InvalidArgumentError(name('negativeLabel'), `must be a number in [-1, 0], got ${negativeLabel}`);
@@ -129,6 +132,7 @@ export function resolveMethodParams(
     iterations: positiveInt(name('iterations'), given.iterations) ?? defaults.iterations,
     budget: positiveInt(name('budget'), given.budget ?? defaults.budget),
     negativeLabel,
+    ...(given.index !== undefined ? { index: given.index } : {}),
   };
 }
 

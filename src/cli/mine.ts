@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
+import type { GraphIndex } from '../ann';
 import { defaultParamsFor } from '../defaults';
 import { estimateTheoryInputs, proposition1 } from '../theory';
 import { promises as fsp } from 'node:fs';
@@ -25,6 +26,7 @@ export interface MethodFlags {
   budget?: number;
   iterations?: number;
   negativeLabel?: number;
+  index?: GraphIndex;
   rounds?: number;
   maxQueryRatio?: number;
   maxQueries?: number;
@@ -46,6 +48,7 @@ export function methodParamsFromFlags(flags: MethodFlags, embedder: string | und
   for (const k of ['tau', 'dmax', 'k0', 'budget', 'iterations', 'negativeLabel'] as const) {
     if (flags[k] !== undefined) given[k] = flags[k];
   }
+  if (flags.index !== undefined) given.index = flags.index;
   return resolveMethodParams(
     given,
     { tau: '--tau', dmax: '--dmax', k0: '--k0', budget: '--budget', iterations: '--iterations', negativeLabel: '--negative-label' },
@@ -233,6 +236,7 @@ export function addMethodOptions(cmd: Command, required = true): Command {
     .option('--budget <n>', 'LR baseline: unlabeled rows scored a round, B (default: all)', positiveIntFlag('--budget'))
     .option('--iterations <n>', 'GBLE: propagation steps a round', positiveIntFlag('--iterations'))
     .option('--negative-label <v>', 'GBLE: value negatives are clamped to, in [-1, 0]', numberFlag('--negative-label', -1, 0))
+    .addOption(new Option('--index <kind>', 'GBLE/auto corpus graph: exact (blocked GEMM) or hnsw (approximate, needs the optional usearch package)').choices(['exact', 'hnsw']))
     .option('--rounds <n>', 'stop after N rounds', positiveIntFlag('--rounds'))
     .option('--max-query-ratio <r>', 'stop once this share of the corpus is queried (default 0.1 when no stop flag is given)', numberFlag('--max-query-ratio', 0, 1, true))
     .option('--max-queries <n>', 'stop once N rows are queried', positiveIntFlag('--max-queries'))

@@ -3,6 +3,7 @@
  * or ACS seeds + bipartite graph"): the union of every seed's top-`d_max` corpus neighbours with
  * cosine similarity above `τ`, queried once.
  */
+import type { GraphIndex } from '../ann';
 import { bipartiteTopK, type Matrix } from '../kernels';
 import { labeledMask, type MiningState, type Proposal, type Strategy } from './strategy';
 
@@ -12,6 +13,8 @@ export interface GraphParams {
   tau: number;
   /** Most neighbours kept per node, `d_max`. */
   dmax: number;
+  /** How the corpus kNN graph is built (GBLE, auto): `exact` (default) or `hnsw` (approximate). */
+  index?: GraphIndex;
 }
 
 /**

@@ -9,7 +9,8 @@
  * `-1`; `0` makes negatives absorb without pushing scores down), unlabeled `0`. A round takes the
  * top `K` scores; it stops the run when no unlabeled row has a positive score left.
  */
-import { bipartiteTopK, knnGraph, propagate, topCandidates, type CsrGraph, type Matrix } from '../kernels';
+import { buildKnnGraph } from '../ann';
+import { bipartiteTopK, propagate, topCandidates, type CsrGraph, type Matrix } from '../kernels';
 import type { GraphParams } from './bipartite';
 import {
   adaptiveK,
@@ -90,10 +91,10 @@ export function corpusGraph(corpus: Matrix, params: GraphParams): Promise<CsrGra
     byParams = new Map();
     corpusGraphs.set(corpus.data, byParams);
   }
-  const key = `${params.dmax}/${params.tau}`;
+  const key = `${params.dmax}/${params.tau}/${params.index ?? 'exact'}`;
   let g = byParams.get(key);
   if (!g) {
-    g = knnGraph(corpus, { k: params.dmax, threshold: params.tau, symmetric: true });
+    g = buildKnnGraph(corpus, { k: params.dmax, threshold: params.tau, symmetric: true, index: params.index });
     byParams.set(key, g);
     g.catch(() => byParams?.delete(key));
   }

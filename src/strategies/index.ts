@@ -1,4 +1,5 @@
 /** The mining methods, by name. */
+import type { GraphIndex } from '../ann';
 import { InvalidArgumentError } from '../errors';
 import { createNnStrategy, createRandomStrategy } from './baselines';
 import { createBipartiteStrategy } from './bipartite';
@@ -38,6 +39,8 @@ export interface MethodParams {
   iterations: number;
   /** GBLE: value oracle negatives are clamped to. */
   negativeLabel: number;
+  /** GBLE/auto: `exact` (default) or `hnsw` corpus graph. */
+  index?: GraphIndex;
 }
 
 /** Is `s` a method name? */
