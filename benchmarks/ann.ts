@@ -6,6 +6,12 @@
  */
 import { approximateKnnGraph, graphRecall } from '../src/ann';
 import { knnGraph, matrix } from '../src/kernels';
+import { loadSst2 } from '../experiments/sst2/data';
+import { mine } from '../src/mine';
+import { createGroundTruthOracle } from '../src/oracle/index';
+import { selectRandomSeeds } from '../src/seeds/index';
+import { valueAt } from '../src/spread';
+import { stackRows } from '../src/strategies/index';
 import { clustered } from './data';
 
 function arg(name: string, fallback: string): string {
@@ -33,12 +39,6 @@ async function main(): Promise<void> {
     process.stderr.write(`${lines[lines.length - 1]}\n`);
   }
   if (process.argv.includes('--sst2')) {
-    const { loadSst2 } = await import('../experiments/sst2/data');
-    const { mine } = await import('../src/mine');
-    const { createGroundTruthOracle } = await import('../src/oracle/index');
-    const { selectRandomSeeds } = await import('../src/seeds/index');
-    const { stackRows } = await import('../src/strategies/index');
-    const { valueAt } = await import('../src/spread');
     const data = await loadSst2('default');
     const oracle = createGroundTruthOracle(data.labels);
     lines.push('', '| SST-2 GBLE (defaults), mean of 3 draws | recall @5 % | recall @10 % |', '|---|---|---|');
