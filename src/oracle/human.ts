@@ -135,7 +135,7 @@ export function createHumanOracle(options: HumanOracleOptions = {}): HumanOracle
   };
   const startServer = (): Promise<string> => {
     urlPromise ??= new Promise((resolve, reject) => {
-      server = http.createServer((req, res) => {
+      const srv = http.createServer((req, res) => {
         const u = new URL(req.url ?? '/', 'http://127.0.0.1');
         const send = (status: number, body: unknown, type = 'application/json'): void => {
           res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -164,9 +164,10 @@ export function createHumanOracle(options: HumanOracleOptions = {}): HumanOracle
         }
         send(404, { error: 'not found' });
       });
-      server.on('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => {
-        const port = (server?.address() as AddressInfo).port;
+      server = srv;
+      srv.on('error', reject);
+      srv.listen(options.port ?? 0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
         const url = `http://127.0.0.1:${port}/?token=${token}`;
         options.onListening?.(url);
         resolve(url);
