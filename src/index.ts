@@ -23,3 +23,4 @@ export * from './theory';
 export * from './session';
 export * from './classifier/model';
 export * from './ann';
+export * from './llm';

@@ -10,6 +10,9 @@ import { readVectors } from '../io/vectors';
 import { bipartiteTopK, matrix, type Matrix } from '../kernels';
 import { createColumnOracle, parseColumnOracleSpec } from '../oracle/ground-truth';
 import { createHumanOracle } from '../oracle/human';
+import { createLlmOracle, parseLlmOracleSpec } from '../oracle/llm';
+import { createChatClient } from '../llm/chat';
+import { promises as fsp } from 'node:fs';
 import type { Oracle } from '../oracle/oracle';
 import { selectAcsSeeds, selectRandomSeeds } from '../seeds/index';
 import { stackRows } from '../strategies/strategy';
@@ -32,6 +35,11 @@ export interface InputFlags {
   oracle?: string;
   seed: number;
   skipEmpty?: boolean;
+  /** `--oracle llm:MODEL`: what counts as positive (a file), or `describe` (inline text). */
+  rubric?: string;
+  describe?: string;
+  /** `--oracle llm:MODEL`: the chat API's base URL (default env OPENAI_BASE_URL). */
+  llmBaseUrl?: string;
   cacheDir?: string;
   progress?: boolean;
 }
@@ -98,7 +106,22 @@ export async function loadMiningData(
     throw new InvalidArgumentError('--skip-empty', 'cannot be used with precomputed vectors (rows must line up with the vectors)');
   }
   const human = flags.oracle === 'human' || flags.oracle === 'human:tty';
-  const oracleSpec = flags.oracle === undefined || human ? undefined : parseColumnOracleSpec(flags.oracle, '--oracle');
+  const llm = flags.oracle?.startsWith('llm:') ?? false;
+  const oracleSpec = flags.oracle === undefined || human || llm ? undefined : parseColumnOracleSpec(flags.oracle, '--oracle');
+  let llmOracle: Oracle | undefined;
+  if (llm) {
+    const { model } = parseLlmOracleSpec(flags.oracle as string);
+    let rubric = flags.describe;
+    if (flags.rubric !== undefined) {
+      try {
+        rubric = await fsp.readFile(flags.rubric, 'utf8');
+      } catch (e) {
+        throw new InvalidArgumentError('--rubric', `cannot read ${JSON.stringify(flags.rubric)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    if (rubric === undefined) throw new InvalidArgumentError('--rubric', '--oracle llm:MODEL needs --rubric FILE or --describe "TEXT" saying what counts as positive');
+    llmOracle = createLlmOracle({ client: createChatClient({ model, baseUrl: flags.llmBaseUrl }), rubric, cacheDir: flags.cacheDir });
+  }
 
   say(`reading ${flags.corpus} and ${flags.seeds}`);
   const { corpusTable, seedTable } = await timed(timings, 'read', async () => ({
@@ -127,7 +150,9 @@ export async function loadMiningData(
   }
   if (corpusTable.texts.length === 0) throw new InvalidArgumentError('--corpus', `${flags.corpus} has no rows`);
   if (seedTable.texts.length === 0) throw new InvalidArgumentError('--seeds', `${flags.seeds} has no seeds`);
-  const oracle: Oracle = human
+  const oracle: Oracle = llmOracle
+    ? llmOracle
+    : human
     ? createHumanOracle({ mode: flags.oracle === 'human:tty' ? 'tty' : 'browser' })
     : oracleSpec
     ? createColumnOracle(corpusTable.extra[oracleSpec.column], oracleSpec, '--oracle')

@@ -10,6 +10,7 @@ import { registerClassifier } from './classifier';
 import { registerCompare } from './compare';
 import { registerDemo } from './demo';
 import { registerEmbed } from './embed';
+import { registerGenerate } from './generate';
 import { registerLabel, registerMine } from './mine';
 import { registerTheory } from './theory';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   // Subcommands register here, one line each.
   registerEmbed(program);
+  registerGenerate(program);
   registerMine(program);
   registerLabel(program);
   registerCompare(program);

@@ -10,6 +10,7 @@ import { estimateTheoryInputs, proposition1 } from '../theory';
 import { promises as fsp } from 'node:fs';
 import { InvalidArgumentError, SynapseError } from '../errors';
 import { journaledOracle, openJournal, readJournal } from '../session/journal';
+import type { LlmOracle } from '../oracle/llm';
 import { mine, resolveMethodParams, type MineResult, type RoundReport } from '../mine';
 import { MINING_METHODS, type MethodParams, type MiningMethod } from '../strategies/index';
 import { writeDirAtomic } from '../util/atomic';
@@ -169,6 +170,14 @@ export async function runMine(
       const parameters = { ...runParameters({ ...flags, ...params }, inputs), 'stop reason': result.stopReason };
       const timings = { ...inputs.timings, prepare: result.timings.prepare, rounds: result.timings.rounds };
       const theory = await theoryNote(inputs, params);
+      const oracleStats = (loaded.oracle as Partial<LlmOracle>).stats?.();
+      if (oracleStats) {
+        result.notes.push(
+          `LLM oracle: ${oracleStats.requests} requests, ${oracleStats.promptTokens} prompt + ${oracleStats.completionTokens} completion tokens, ` +
+            `${oracleStats.cacheHits} verdicts from the cache, ${oracleStats.malformed} malformed answers asked again, ${oracleStats.lowConfidence.length} low-confidence verdicts` +
+            (oracleStats.lowConfidence.length ? ` (ids: ${oracleStats.lowConfidence.slice(0, 20).join(', ')})` : ''),
+        );
+      }
       await writeRunSummary(
         dir,
         `synapse-g mine: ${flags.method} on ${path.basename(flags.corpus)}`,
@@ -209,7 +218,7 @@ export function addInputOptions(cmd: Command, required = true): Command {
   need('--corpus <file>', 'unlabeled corpus: .csv, .tsv or .jsonl');
   need('--text-column <name>', 'column (or JSON field) holding the texts');
   need('--seeds <file>', 'LLM-written positives: .csv, .tsv, .jsonl or .txt (one per line)');
-  need('--oracle <spec>', 'column:NAME=VALUE (a corpus column, positive where it equals VALUE), human (label in a browser page on 127.0.0.1) or human:tty (in the terminal)');
+  need('--oracle <spec>', 'column:NAME=VALUE (a corpus column, positive where it equals VALUE), llm:MODEL (an OpenAI-compatible chat model with --rubric), human (a browser page on 127.0.0.1) or human:tty (the terminal)');
   return cmd
     .option('--id-column <name>', 'column holding unique row ids (default: 1-based row numbers)')
     .option('--seed-text-column <name>', 'text column of --seeds (default: --text-column)')
@@ -220,6 +229,9 @@ export function addInputOptions(cmd: Command, required = true): Command {
     .option('--corpus-vectors <file>', 'precomputed corpus vectors (.npy, .f32 not supported here, .jsonl with "embedding")')
     .option('--seed-vectors <file>', 'precomputed vectors of every row of --seeds')
     .option('--seed <int>', 'random seed: the same seed gives the same result', intFlag('--seed'), 0)
+    .option('--rubric <file>', '--oracle llm:MODEL: a file saying what counts as positive')
+    .option('--describe <text>', '--oracle llm:MODEL: the rubric inline')
+    .option('--llm-base-url <url>', '--oracle llm:MODEL: OpenAI-compatible base URL (default $OPENAI_BASE_URL; key from $OPENAI_API_KEY)')
     .option('--skip-empty', 'skip rows with empty text (listed on stderr) instead of failing')
     .option('--cache-dir <dir>', 'embedding cache root (default: $SYNAPSE_G_CACHE_DIR or ~/.cache/synapse-g)')
     .option('--progress', 'draw progress bars even when stderr is not a terminal');

@@ -1,2 +1,4 @@
 export type { Oracle, OracleItem, OracleLabelOptions } from './oracle';
 export * from './ground-truth';
+export * from './llm';
+export * from './human';
