@@ -9,23 +9,17 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium } from 'playwright-core';
-import { writeNpyFloat32 } from '../src/io/vectors';
 import { readJournal } from '../src/session/journal';
 import { REPO } from './helpers/cli';
-import { plantedCorpus } from './helpers/random';
+import { plantedFiles } from './helpers/planted-files';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const browserTest = existsSync(CHROMIUM) ? test : test.skip;
 if (!existsSync(CHROMIUM)) console.log(`SKIPPED: no browser at ${CHROMIUM}; install Debian's chromium (scripts/setup-system.sh)`);
 
-async function files(dir: string) {
-  const p = plantedCorpus(400, 40, 10, 9);
-  const corpus = path.join(dir, 'corpus.csv');
-  await fsp.writeFile(corpus, `id,text\n${p.labels.map((l, i) => `r${i},review ${i} is ${l ? 'POSITIVE' : 'NEGATIVE'}`).join('\n')}\n`);
-  await fsp.writeFile(path.join(dir, 'seeds.txt'), `${Array.from({ length: 10 }, (_, i) => `synthetic seed ${i}`).join('\n')}\n`);
-  await writeNpyFloat32(path.join(dir, 'c.npy'), p.corpus, [400, p.dim]);
-  await writeNpyFloat32(path.join(dir, 's.npy'), p.seeds, [10, p.dim]);
-  return ['--corpus', corpus, '--text-column', 'text', '--id-column', 'id', '--seeds', path.join(dir, 'seeds.txt'), '--corpus-vectors', path.join(dir, 'c.npy'), '--seed-vectors', path.join(dir, 's.npy'), '--num-seeds', '10'];
+async function files(dir: string): Promise<string[]> {
+  const text = (i: number, positive: boolean) => `review ${i} is ${positive ? 'POSITIVE' : 'NEGATIVE'}`;
+  return (await plantedFiles(dir, { rows: 400, positives: 40, seeds: 10, seed: 9, text, labelColumn: false })).args;
 }
 
 browserTest('a person labels every round in the browser: y/n, skip, undo; answers journaled; token required', async (t) => {

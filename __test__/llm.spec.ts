@@ -16,8 +16,7 @@ import {
 } from '../src/index';
 import { runChild } from './helpers/cli';
 import { startOpenAIServer, type RecordedRequest } from './helpers/openai-server';
-import { plantedCorpus } from './helpers/random';
-import { writeNpyFloat32 } from '../src/io/vectors';
+import { plantedFiles } from './helpers/planted-files';
 
 async function tmp(t: ExecutionContext): Promise<string> {
   const d = await fsp.mkdtemp(path.join(os.tmpdir(), 'synapse-g-llm-'));
@@ -144,20 +143,16 @@ test('CLI: mine --oracle llm:MODEL (journaled, stats in the report) and generate
   const server = await startOpenAIServer({ routes: { '/v1/chat/completions': rater() } });
   t.teardown(() => server.close());
   const dir = await tmp(t);
-  const p = plantedCorpus(300, 30, 8, 4);
-  await fsp.writeFile(path.join(dir, 'c.csv'), `id,text\n${p.labels.map((l, i) => `r${i},row ${i} ${l ? 'POS' : 'NEG'}`).join('\n')}\n`);
-  await fsp.writeFile(path.join(dir, 's.txt'), `${Array.from({ length: 8 }, (_, i) => `seed ${i}`).join('\n')}\n`);
-  await writeNpyFloat32(path.join(dir, 'c.npy'), p.corpus, [300, p.dim]);
-  await writeNpyFloat32(path.join(dir, 's.npy'), p.seeds, [8, p.dim]);
+  const { args: files } = await plantedFiles(dir, { rows: 300, positives: 30, seeds: 8, seed: 4, text: (i, pos) => `row ${i} ${pos ? 'POS' : 'NEG'}`, labelColumn: false });
   const env = { OPENAI_BASE_URL: server.baseUrl, OPENAI_API_KEY: '', SYNAPSE_G_CACHE_DIR: path.join(dir, 'cache') };
   const out = path.join(dir, 'run');
-  const r = await runChild(['mine', '--corpus', path.join(dir, 'c.csv'), '--text-column', 'text', '--id-column', 'id', '--seeds', path.join(dir, 's.txt'), '--corpus-vectors', path.join(dir, 'c.npy'), '--seed-vectors', path.join(dir, 's.npy'), '--num-seeds', '8', '--oracle', 'llm:rater-1', '--describe', 'Positive means the text says POS.', '--method', 'nn', '--max-queries', '20', '--out', out], env);
+  const r = await runChild(['mine', ...files, '--oracle', 'llm:rater-1', '--describe', 'Positive means the text says POS.', '--method', 'nn', '--max-queries', '20', '--out', out], env);
   t.is(r.code, 0, r.stderr);
   const labeled = (await fsp.readFile(path.join(out, 'labeled.csv'), 'utf8')).trim().split('\n').filter((l) => l.endsWith(',oracle'));
   t.is(labeled.length, 20);
   for (const l of labeled) t.true(l.includes(l.includes('POS') ? ',positive,' : ',negative,'), l);
   t.regex(await fsp.readFile(path.join(out, 'report.html'), 'utf8'), /LLM oracle: \d+ requests, \d+ prompt \+ \d+ completion tokens/);
-  const noRubric = await runChild(['mine', '--corpus', path.join(dir, 'c.csv'), '--text-column', 'text', '--seeds', path.join(dir, 's.txt'), '--oracle', 'llm:x', '--out', path.join(dir, 'x')], env);
+  const noRubric = await runChild(['mine', ...files, '--oracle', 'llm:x', '--out', path.join(dir, 'x')], env);
   t.is(noRubric.code, 1);
   t.regex(noRubric.stderr, /--rubric: --oracle llm:MODEL needs --rubric FILE or --describe/);
 

@@ -6,7 +6,7 @@ import { writeNpyFloat32 } from '../src/io/vectors';
 import { readTable } from '../src/io/table';
 import { METRICS_COLUMNS } from '../src/metrics';
 import { REPO, runChild } from './helpers/cli';
-import { plantedCorpus } from './helpers/random';
+import { plantedFiles } from './helpers/planted-files';
 
 const DEMO = path.join(REPO, 'data', 'demo');
 let cacheDir = '';
@@ -21,19 +21,10 @@ async function tmpDir(t: ExecutionContext): Promise<string> {
   return d;
 }
 
-/** A planted corpus as CSV + seeds TXT + their vectors as .npy. */
-async function plantedFiles(dir: string) {
-  const p = plantedCorpus(600, 30, 12, 5);
-  const corpus = path.join(dir, 'corpus.csv');
-  const seeds = path.join(dir, 'seeds.txt');
-  const cv = path.join(dir, 'corpus.npy');
-  const sv = path.join(dir, 'seeds.npy');
-  await fsp.writeFile(corpus, `id,text,label\n${p.labels.map((l, i) => `r${i},"row, ${i}",${l ? 'yes' : 'no'}`).join('\n')}\n`);
-  await fsp.writeFile(seeds, `${Array.from({ length: 12 }, (_, i) => `seed ${i}`).join('\n')}\n`);
-  await writeNpyFloat32(cv, p.corpus, [600, p.dim]);
-  await writeNpyFloat32(sv, p.seeds, [12, p.dim]);
-  const args = ['--corpus', corpus, '--text-column', 'text', '--id-column', 'id', '--seeds', seeds, '--corpus-vectors', cv, '--seed-vectors', sv, '--oracle', 'column:label=yes', '--num-seeds', '12'];
-  return { corpus, seeds, cv, sv, args, planted: p };
+/** The planted corpus as files, with a ground-truth label column. */
+async function files(dir: string) {
+  const { args } = await plantedFiles(dir, { rows: 600, positives: 30, seeds: 12, seed: 5, text: (i) => `row, ${i}` });
+  return { args: [...args, '--oracle', 'column:label=yes'] };
 }
 
 test('mine on the shipped demo with the default embedder: metrics, labeled rows, report, PNGs', async (t) => {
@@ -65,7 +56,7 @@ test('mine on the shipped demo with the default embedder: metrics, labeled rows,
 
 test('the same --seed gives the same files; methods and stop flags', async (t) => {
   const dir = await tmpDir(t);
-  const f = await plantedFiles(dir);
+  const f = await files(dir);
   const outs: string[] = [];
   for (const [i, seed] of [7, 7, 8].entries()) {
     const out = path.join(dir, `out${i}`);
@@ -87,7 +78,7 @@ test('the same --seed gives the same files; methods and stop flags', async (t) =
 
 test('bad input: a clear error naming the flag, file or row, non-zero exit, no output folder', async (t) => {
   const dir = await tmpDir(t);
-  const f = await plantedFiles(dir);
+  const f = await files(dir);
   const out = path.join(dir, 'never');
   const dup = path.join(dir, 'dup.csv');
   await fsp.writeFile(dup, 'id,text,label\na,x,yes\na,y,no\n');
@@ -135,7 +126,7 @@ test('bad input: a clear error naming the flag, file or row, non-zero exit, no o
 
 test('compare overlays methods over seed draws in one report', async (t) => {
   const dir = await tmpDir(t);
-  const f = await plantedFiles(dir);
+  const f = await files(dir);
   const out = path.join(dir, 'cmp');
   const r = await runChild(['compare', ...f.args, '--methods', 'gble,nn,random', '--draws', '2', '--num-seeds', '6', '--tau', '0.3', '--max-query-ratio', '0.2', '--out', out]);
   t.is(r.code, 0, r.stderr);

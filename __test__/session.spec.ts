@@ -5,8 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readJournal, openJournal, SynapseError } from '../src/index';
 import { REPO, runChild } from './helpers/cli';
-import { plantedCorpus } from './helpers/random';
-import { writeNpyFloat32 } from '../src/io/vectors';
+import { plantedFiles } from './helpers/planted-files';
 
 async function tmp(t: ExecutionContext): Promise<string> {
   const d = await fsp.mkdtemp(path.join(os.tmpdir(), 'synapse-g-session-'));
@@ -90,14 +89,9 @@ test('a torn last line is dropped; corruption elsewhere is an error', async (t) 
 
 test('mine CLI: a killed run leaves a journal; --resume finishes it; a new run into the same --out is refused', async (t) => {
   const dir = await tmp(t);
-  const p = plantedCorpus(600, 30, 12, 5);
-  const corpus = path.join(dir, 'corpus.csv');
-  await fsp.writeFile(corpus, `id,text,label\n${p.labels.map((l, i) => `r${i},row ${i},${l ? 'yes' : 'no'}`).join('\n')}\n`);
-  await fsp.writeFile(path.join(dir, 'seeds.txt'), `${Array.from({ length: 12 }, (_, i) => `seed ${i}`).join('\n')}\n`);
-  await writeNpyFloat32(path.join(dir, 'c.npy'), p.corpus, [600, p.dim]);
-  await writeNpyFloat32(path.join(dir, 's.npy'), p.seeds, [12, p.dim]);
+  const { args: files } = await plantedFiles(dir, { rows: 600, positives: 30, seeds: 12, seed: 5 });
   const out = path.join(dir, 'run');
-  const args = ['mine', '--corpus', corpus, '--text-column', 'text', '--id-column', 'id', '--seeds', path.join(dir, 'seeds.txt'), '--corpus-vectors', path.join(dir, 'c.npy'), '--seed-vectors', path.join(dir, 's.npy'), '--oracle', 'column:label=yes', '--num-seeds', '12', '--method', 'lr', '--seed', '2', '--out', out];
+  const args = ['mine', ...files, '--oracle', 'column:label=yes', '--method', 'lr', '--seed', '2', '--out', out];
   const ref = await runChild([...args.slice(0, -1), path.join(dir, 'ref')]);
   t.is(ref.code, 0, ref.stderr);
   t.true(existsSync(path.join(dir, 'ref', 'journal.jsonl')), 'the journal moves into the finished output');
