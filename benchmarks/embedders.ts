@@ -8,7 +8,10 @@
  * loading), warmed up on 64 sentences, then embeds the first `n` sentences of SST-2 train `reps`
  * times; the median is reported. Add an embedder by adding an entry to `EMBEDDERS`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createHfEmbedder } from '../src/embed/hf';
+import { knnGraph, matrix } from '../src/kernels';
 import { cpus } from 'node:os';
 import { createDefaultEmbedder } from '../src/embed/default';
 import type { Embedder } from '../src/embed/embedder';
@@ -28,6 +31,8 @@ interface BenchEmbedder {
   create: (args: Args) => Promise<Embedder>;
 }
 
+const MINILM = join(__dirname, '..', '.cache', 'models', 'all-MiniLM-L6-v2');
+
 const EMBEDDERS: BenchEmbedder[] = [
   {
     name: 'use-lite (default, onnxruntime-node)',
@@ -37,10 +42,23 @@ const EMBEDDERS: BenchEmbedder[] = [
         ...(a.batch !== undefined ? { batchSize: a.batch } : {}),
       }),
   },
+  {
+    name: 'hf:all-MiniLM-L6-v2 (Rust, candle + tokenizers)',
+    create: (a) => createHfEmbedder(MINILM, a.batch !== undefined ? { batchSize: a.batch } : {}),
+  },
 ];
 
+/** Share of each dev sentence's 10 nearest dev neighbours (cosine) that share its label. */
+async function knnAgreement(embedder: Embedder, texts: string[], labels: boolean[]): Promise<number> {
+  const v = matrix(await embedder.embed(texts), embedder.dim);
+  const g = await knnGraph(v, { k: 10 });
+  let agree = 0;
+  for (let i = 0; i < v.rows; i++) for (let e = g.offsets[i]; e < g.offsets[i + 1]; e++) if (labels[g.ids[e]] === labels[i]) agree++;
+  return agree / g.ids.length;
+}
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { n: 2000, reps: 3, batch: undefined, threads: undefined, only: undefined, data: '/work/shared/data/sst2/train.tsv' };
+  const args: Args = { n: 2000, reps: 3, batch: undefined, threads: undefined, only: undefined, data: join(__dirname, '..', '..', 'shared', 'data', 'sst2', 'train.tsv') };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[++i];
@@ -79,8 +97,16 @@ async function main(): Promise<void> {
     `${sentences.length} SST-2 sentences (mean ${words.toFixed(1)} words) from ${args.data}; ` +
       `${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}`,
   );
+  const dev = readFileSync(join(dirname(args.data), 'dev.tsv'), 'utf8').split('\n').slice(1).filter((l) => l.trim() !== '');
+  const devTexts = dev.map((l) => l.slice(0, l.lastIndexOf('\t')).trim());
+  const devLabels = dev.map((l) => l.slice(l.lastIndexOf('\t') + 1).trim() === '1');
+  const table: string[] = ['| embedder | dim | sentences/s | 10-NN label agreement (SST-2 dev) |', '|---|---|---|---|'];
   for (const b of EMBEDDERS) {
     if (args.only && !b.name.includes(args.only)) continue;
+    if (b.name.startsWith('hf:') && !existsSync(join(MINILM, 'config.json'))) {
+      console.log(`${b.name}: skipped (run bash scripts/fetch-minilm.sh)`);
+      continue;
+    }
     const t0 = performance.now();
     const embedder = await b.create(args);
     const createS = (performance.now() - t0) / 1000;
@@ -91,13 +117,16 @@ async function main(): Promise<void> {
       await embedder.embed(sentences);
       times.push((performance.now() - t) / 1000);
     }
+    const agreement = await knnAgreement(embedder, devTexts, devLabels);
     await embedder.close?.();
     const m = median(times);
+    table.push(`| ${b.name} | ${embedder.dim} | ${(sentences.length / m).toFixed(0)} | ${agreement.toFixed(3)} |`);
     console.log(
       `${b.name}: ${(sentences.length / m).toFixed(0)} sentences/s ` +
         `(median of ${times.map((x) => x.toFixed(2)).join(', ')} s; created in ${createS.toFixed(2)} s)`,
     );
   }
+  console.log(`\n${table.join('\n')}`);
 }
 
 main().catch((e: unknown) => {
