@@ -94,6 +94,32 @@ test('LLM oracle: retries 429/500/timeouts and malformed JSON, caches verdicts, 
   t.false(e401?.message.includes('sk-test-123456'));
 });
 
+test('LLM oracle: low-confidence verdicts go to the reviewer, whose answers win and are journaled', async (t) => {
+  const server = await startOpenAIServer({ routes: { '/v1/chat/completions': rater() } });
+  t.teardown(() => server.close());
+  const dir = await tmp(t);
+  const asked: string[] = [];
+  // The reviewer: a person who disagrees with the model on the unsure row.
+  const person = {
+    name: 'person',
+    label: (items: readonly OracleItem[]) => {
+      asked.push(...items.map((i) => i.id));
+      return Promise.resolve(items.map(() => false));
+    },
+  };
+  const client = createChatClient({ model: 'rater-2', baseUrl: server.baseUrl, baseDelayMs: 5 });
+  const oracle = createLlmOracle({ client, rubric: 'POS is positive', cacheDir: dir, minConfidence: 0.6, reviewer: person });
+  const journaled: [string, boolean | undefined][] = [];
+  const labels = await oracle.label(
+    ['a POS', 'UNSURE POS', 'plain'].map((text, row) => ({ row, id: `r${row}`, text })),
+    { onAnswer: async (it, l) => void journaled.push([it.id, l]) },
+  );
+  t.deepEqual(labels, [true, false, false], 'the reviewer overrides the unsure verdict');
+  t.deepEqual(asked, ['r1']);
+  t.is(oracle.stats().reviewed, 1);
+  t.deepEqual(journaled.map((j) => j[0]).sort(), ['r0', 'r2'], 'model verdicts are journaled as they come');
+});
+
 test('generate: drops refusals, empties, duplicates and near-duplicates', async (t) => {
   let i = 0;
   const server = await startOpenAIServer({

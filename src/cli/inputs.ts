@@ -40,6 +40,8 @@ export interface InputFlags {
   describe?: string;
   /** `--oracle llm:MODEL`: the chat API's base URL (default env OPENAI_BASE_URL). */
   llmBaseUrl?: string;
+  /** `--oracle llm:MODEL`: send verdicts below this confidence to a person (the browser page). */
+  reviewBelow?: number;
   cacheDir?: string;
   progress?: boolean;
 }
@@ -120,7 +122,12 @@ export async function loadMiningData(
       }
     }
     if (rubric === undefined) throw new InvalidArgumentError('--rubric', '--oracle llm:MODEL needs --rubric FILE or --describe "TEXT" saying what counts as positive');
-    llmOracle = createLlmOracle({ client: createChatClient({ model, baseUrl: flags.llmBaseUrl }), rubric, cacheDir: flags.cacheDir });
+    llmOracle = createLlmOracle({
+      client: createChatClient({ model, baseUrl: flags.llmBaseUrl }),
+      rubric,
+      cacheDir: flags.cacheDir,
+      ...(flags.reviewBelow !== undefined ? { minConfidence: flags.reviewBelow, reviewer: createHumanOracle({ mode: 'browser' }) } : {}),
+    });
   }
 
   say(`reading ${flags.corpus} and ${flags.seeds}`);

@@ -174,7 +174,7 @@ export async function runMine(
       if (oracleStats) {
         result.notes.push(
           `LLM oracle: ${oracleStats.requests} requests, ${oracleStats.promptTokens} prompt + ${oracleStats.completionTokens} completion tokens, ` +
-            `${oracleStats.cacheHits} verdicts from the cache, ${oracleStats.malformed} malformed answers asked again, ${oracleStats.lowConfidence.length} low-confidence verdicts` +
+            `${oracleStats.cacheHits} verdicts from the cache, ${oracleStats.malformed} malformed answers asked again, ${oracleStats.lowConfidence.length} low-confidence verdicts (${oracleStats.reviewed} decided by a person)` +
             (oracleStats.lowConfidence.length ? ` (ids: ${oracleStats.lowConfidence.slice(0, 20).join(', ')})` : ''),
         );
       }
@@ -231,6 +231,7 @@ export function addInputOptions(cmd: Command, required = true): Command {
     .option('--seed <int>', 'random seed: the same seed gives the same result', intFlag('--seed'), 0)
     .option('--rubric <file>', '--oracle llm:MODEL: a file saying what counts as positive')
     .option('--describe <text>', '--oracle llm:MODEL: the rubric inline')
+    .option('--review-below <confidence>', '--oracle llm:MODEL: verdicts below this confidence go to a person (a labeling page on 127.0.0.1)', numberFlag('--review-below', 0, 1))
     .option('--llm-base-url <url>', '--oracle llm:MODEL: OpenAI-compatible base URL (default $OPENAI_BASE_URL; key from $OPENAI_API_KEY)')
     .option('--skip-empty', 'skip rows with empty text (listed on stderr) instead of failing')
     .option('--cache-dir <dir>', 'embedding cache root (default: $SYNAPSE_G_CACHE_DIR or ~/.cache/synapse-g)')

@@ -34,6 +34,11 @@ export interface LlmOracleOptions {
   attempts?: number;
   /** Verdicts below this confidence are counted (and listed in `stats().lowConfidence`). Default 0.6. */
   minConfidence?: number;
+  /**
+   * Who decides rows whose verdict is below `minConfidence` (e.g. the human oracle): their
+   * answers replace the model's. Default: the model's verdict stands.
+   */
+  reviewer?: Oracle;
 }
 
 /** Counters for the report. */
@@ -45,6 +50,8 @@ export interface LlmOracleStats {
   malformed: number;
   lowConfidence: string[];
   unlabeled: string[];
+  /** Rows the reviewer decided. */
+  reviewed: number;
 }
 
 /** An LLM oracle. */
@@ -79,7 +86,7 @@ export function createLlmOracle(options: LlmOracleOptions): LlmOracle {
   const dir = path.join(root, 'llm-verdicts');
   const attempts = options.attempts ?? 3;
   const minConfidence = options.minConfidence ?? 0.6;
-  const s = { cacheHits: 0, malformed: 0, lowConfidence: [] as string[], unlabeled: [] as string[] };
+  const s = { cacheHits: 0, malformed: 0, lowConfidence: [] as string[], unlabeled: [] as string[], reviewed: 0 };
   const keyOf = (text: string): string => createHash('sha256').update(`${options.client.model}\0${options.rubric}\0${text}`).digest('hex');
 
   const verdictFor = async (item: OracleItem, signal?: AbortSignal): Promise<Verdict | undefined> => {
@@ -113,9 +120,13 @@ export function createLlmOracle(options: LlmOracleOptions): LlmOracle {
     name: `llm ${options.client.model}`,
     streaming: true,
     stats: () => ({ ...options.client.stats(), ...s, lowConfidence: [...s.lowConfidence], unlabeled: [...s.unlabeled] }),
+    close: async () => {
+      await options.reviewer?.close?.();
+    },
     async label(items: readonly OracleItem[], opts: OracleLabelOptions = {}): Promise<boolean[]> {
       const out: (boolean | undefined)[] = items.map(() => undefined);
       const failed: string[] = [];
+      const review: number[] = [];
       let done = 0;
       await Promise.all(
         items.map(async (item, i) => {
@@ -124,12 +135,27 @@ export function createLlmOracle(options: LlmOracleOptions): LlmOracle {
             failed.push(item.id);
             return;
           }
-          if (v.confidence < minConfidence) s.lowConfidence.push(item.id);
+          if (v.confidence < minConfidence) {
+            s.lowConfidence.push(item.id);
+            if (options.reviewer) {
+              review.push(i);
+              return;
+            }
+          }
           out[i] = v.label;
           await opts.onAnswer?.(item, v.label);
           opts.onProgress?.(++done, items.length);
         }),
       );
+      if (review.length > 0 && options.reviewer) {
+        // Low-confidence rows go to the reviewer (a person); their answers are journaled too.
+        const answers = await options.reviewer.label(
+          review.map((i) => items[i]),
+          { signal: opts.signal, onAnswer: opts.onAnswer },
+        );
+        review.forEach((i, j) => (out[i] = answers[j]));
+        s.reviewed += review.length;
+      }
       if (failed.length > 0) {
         s.unlabeled.push(...failed);
         throw new SynapseError(
