@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { InvalidArgumentError, SynapseError } from '../errors';
 import { journaledOracle, openJournal, readJournal } from '../session/journal';
 import type { LlmOracle } from '../oracle/llm';
-import { mine, resolveMethodParams, type MineResult, type RoundReport } from '../mine';
+import { DEFAULT_MAX_QUERY_RATIO, mine, resolveMethodParams, type MineResult, type RoundReport } from '../mine';
 import { MINING_METHODS, type MethodParams, type MiningMethod } from '../strategies/index';
 import { writeDirAtomic } from '../util/atomic';
 import { createProgressBar } from '../util/progress';
@@ -52,7 +52,7 @@ export function methodParamsFromFlags(flags: MethodFlags, embedder: string | und
   if (flags.index !== undefined) given.index = flags.index;
   return resolveMethodParams(
     given,
-    { tau: '--tau', dmax: '--dmax', k0: '--k0', budget: '--budget', iterations: '--iterations', negativeLabel: '--negative-label' },
+    { tau: '--tau', dmax: '--dmax', k0: '--k0', budget: '--budget', iterations: '--iterations', negativeLabel: '--negative-label', index: '--index' },
     defaultParamsFor(embedder, method),
   );
 }
@@ -67,7 +67,7 @@ export async function runMethod(
   stderr: NodeJS.WriteStream,
 ): Promise<MineResult> {
   const n = inputs.corpus.rows;
-  const ratio = flags.maxQueryRatio ?? (flags.rounds === undefined && flags.maxQueries === undefined ? 0.1 : 1);
+  const ratio = flags.maxQueryRatio ?? (flags.rounds === undefined && flags.maxQueries === undefined ? DEFAULT_MAX_QUERY_RATIO : 1);
   const budget = Math.min(flags.maxQueries ?? n, Math.floor(ratio * n + 1e-9));
   say(`${method}: mining (τ ${params.tau}, d_max ${params.dmax}, K0 ${params.k0}; budget ${budget} queries)`);
   const bar = createProgressBar(budget, { label: `${method} rounds`, unit: 'queries', stream: stderr, force: Boolean(flags.progress) });
