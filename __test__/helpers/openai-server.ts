@@ -229,3 +229,15 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   };
   return server;
 }
+
+/** A `/v1/chat/completions` answer with `content` (and usage counts) for route handlers. */
+export function chatAnswer(content: string, usage: { prompt_tokens: number; completion_tokens: number } = { prompt_tokens: 10, completion_tokens: 5 }): RouteResponse {
+  return { body: { id: 'chatcmpl-test', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage } };
+}
+
+/** The last message's content of a recorded chat-completions request. */
+export function lastChatMessage(req: RecordedRequest): string {
+  const msgs = (req.body as { messages?: { content?: unknown }[] } | null)?.messages ?? [];
+  const c = msgs[msgs.length - 1]?.content;
+  return typeof c === 'string' ? c : '';
+}

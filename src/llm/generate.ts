@@ -181,12 +181,13 @@ export async function generateSeeds(o: GenerateOptions): Promise<GenerateResult>
   const usage: ChatUsage = { promptTokens: 0, completionTokens: 0 };
   let launched = 0;
 
+  o.signal?.throwIfAborted();
   // One failed request cancels the others.
   const ctrl = new AbortController();
   const onAbort = () => ctrl.abort(o.signal?.reason);
   o.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const process = async (answer: string): Promise<void> => {
+  const take = async (answer: string): Promise<void> => {
     const items = itemsOf(extractJson(answer));
     if (!items) {
       if (isRefusal(answer)) dropped.refusals++;
@@ -230,31 +231,49 @@ export async function generateSeeds(o: GenerateOptions): Promise<GenerateResult>
     }
   };
 
-  // Answers are processed one at a time, in the order they arrive (dedup state is shared).
+  // Requests go out while the answers in flight could not yet make up `n` (at most `concurrency`
+  // at once); answers are processed one at a time, in the order they arrive (dedup state is shared).
   let processing: Promise<void> = Promise.resolve();
-  const worker = async (): Promise<void> => {
-    while (texts.length < o.n && launched < maxRequests && !ctrl.signal.aborted) {
-      const i = launched++;
-      const prompt = generatePrompt(o.describe, examples, per, i);
-      const answer = await o.client.complete([{ role: 'user', content: prompt }], { temperature, signal: ctrl.signal });
-      usage.promptTokens += answer.usage.promptTokens;
-      usage.completionTokens += answer.usage.completionTokens;
-      processing = processing.then(() => process(answer.text));
-      await processing;
-      o.onProgress?.(Math.min(texts.length, o.n), o.n);
-    }
-  };
+  let pending = 0;
+  let failure: { error: unknown } | undefined;
   try {
-    const workers = Array.from({ length: Math.min(concurrency, maxRequests) }, () =>
-      worker().catch((e: unknown) => {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: unknown) => {
+        if (failure) return;
+        failure = { error: e };
         if (!ctrl.signal.aborted) ctrl.abort(e);
-        throw e;
-      }),
-    );
-    const settled = await Promise.allSettled(workers);
-    if (o.signal?.aborted) throw o.signal.reason;
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw ctrl.signal.reason ?? failed.reason;
+        reject(o.signal?.aborted ? o.signal.reason : e);
+      };
+      const pump = () => {
+        if (failure) return;
+        if (ctrl.signal.aborted) {
+          fail(ctrl.signal.reason);
+          return;
+        }
+        while (texts.length < o.n && launched < maxRequests && pending < concurrency && texts.length + pending * per < o.n) launch();
+        if (pending === 0) resolve();
+      };
+      const launch = () => {
+        const i = launched++;
+        pending++;
+        o.client.complete([{ role: 'user', content: generatePrompt(o.describe, examples, per, i) }], { temperature, signal: ctrl.signal }).then(
+          (answer) => {
+            usage.promptTokens += answer.usage.promptTokens;
+            usage.completionTokens += answer.usage.completionTokens;
+            processing = processing.then(async () => {
+              if (failure) return;
+              await take(answer.text);
+              pending--;
+              o.onProgress?.(Math.min(texts.length, o.n), o.n);
+              pump();
+            });
+            processing.catch(fail);
+          },
+          fail,
+        );
+      };
+      pump();
+    });
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
   }

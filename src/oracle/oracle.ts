@@ -47,4 +47,10 @@ export interface Oracle {
   close?(): Promise<void>;
   /** Label a batch; the result has one boolean per item, in order. */
   label(items: readonly OracleItem[], options?: OracleLabelOptions): Promise<boolean[]>;
+  /**
+   * Label a batch as far as the oracle can: one entry per item, in order, `undefined` where it
+   * has no verdict (e.g. an LLM that never gave a valid answer). Never invents a label. Optional:
+   * oracles that always answer implement only {@link Oracle.label}.
+   */
+  labelPartial?(items: readonly OracleItem[], options?: OracleLabelOptions): Promise<(boolean | undefined)[]>;
 }
