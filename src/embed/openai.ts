@@ -9,7 +9,7 @@
  * The API key never appears in an error message.
  */
 import { InvalidArgumentError, SynapseError } from '../errors';
-import { postJson } from '../util/http';
+import { apiEndpoint, intOption, postJson } from '../util/http';
 import { mapLimit } from '../util/limit';
 import type { EmbedOptions, Embedder } from './embedder';
 
@@ -55,18 +55,6 @@ export interface OpenAIEmbedder extends Embedder {
   readonly requests: number;
 }
 
-function positiveInt(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(name, `must be a positive integer, got ${v}`);
-  return v;
-}
-
-function nonNegativeInt(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(name, `must be a non-negative integer, got ${v}`);
-  return v;
-}
-
 /** Decode one `embedding` value: a number array, or base64 little-endian float32 (`encoding_format: base64`). */
 function decodeEmbedding(v: unknown): ArrayLike<number> | undefined {
   if (Array.isArray(v)) return v as number[];
@@ -97,29 +85,14 @@ export async function createOpenAIEmbedder(options: OpenAIEmbedderOptions): Prom
     throw new InvalidArgumentError('model', 'an OpenAI-compatible embedder needs a model name, e.g. text-embedding-3-small');
   }
   const model = options.model;
-  const rawBase = options.baseUrl ?? process.env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL;
-  let base: URL;
-  try {
-    base = new URL(rawBase);
-  } catch {
-    throw new InvalidArgumentError('baseUrl', `not a valid URL: ${JSON.stringify(rawBase)}`);
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw new InvalidArgumentError('baseUrl', `must be an http(s) URL, got ${base.protocol}`);
-  }
-  const baseUrl = rawBase.replace(/\/+$/, '');
-  const url = `${baseUrl}/embeddings`;
-  const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY ?? '';
-  const batchSizeDefault = positiveInt('batchSize', options.batchSize, 128);
-  const concurrency = positiveInt('concurrency', options.concurrency, 4);
-  const timeoutMs = positiveInt('timeoutMs', options.timeoutMs, 60_000);
-  const maxRetries = nonNegativeInt('maxRetries', options.maxRetries, 5);
-  const baseDelayMs = nonNegativeInt('retryBaseDelayMs', options.retryBaseDelayMs, 500);
-  const maxDelayMs = nonNegativeInt('retryMaxDelayMs', options.retryMaxDelayMs, 60_000);
-  const dimensions = options.dimensions === undefined ? undefined : positiveInt('dimensions', options.dimensions, 0);
-  const headers: Record<string, string> = { ...options.headers };
-  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-  const secrets = apiKey ? [apiKey] : [];
+  const { baseUrl, url, headers, secrets } = apiEndpoint(options, '/embeddings', OPENAI_DEFAULT_BASE_URL);
+  const batchSizeDefault = intOption('batchSize', options.batchSize, 128);
+  const concurrency = intOption('concurrency', options.concurrency, 4);
+  const timeoutMs = intOption('timeoutMs', options.timeoutMs, 60_000);
+  const maxRetries = intOption('maxRetries', options.maxRetries, 5, 0);
+  const baseDelayMs = intOption('retryBaseDelayMs', options.retryBaseDelayMs, 500, 0);
+  const maxDelayMs = intOption('retryMaxDelayMs', options.retryMaxDelayMs, 60_000, 0);
+  const dimensions = options.dimensions === undefined ? undefined : intOption('dimensions', options.dimensions, 0);
   const what = `OpenAI-compatible embeddings (model ${model})`;
 
   let dim = dimensions ?? 0;
@@ -191,7 +164,7 @@ export async function createOpenAIEmbedder(options: OpenAIEmbedderOptions): Prom
         throw new InvalidArgumentError(`texts[${i}]`, 'is empty or whitespace-only; OpenAI-compatible APIs reject empty input');
       }
     }
-    const batchSize = positiveInt('batchSize', opts.batchSize, batchSizeDefault);
+    const batchSize = intOption('batchSize', opts.batchSize, batchSizeDefault);
     opts.signal?.throwIfAborted();
     if (texts.length === 0) return new Float32Array(0);
     // One failed batch aborts the others instead of letting them run to completion.

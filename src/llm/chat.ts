@@ -6,7 +6,7 @@
  * every call of one client, and request/token counts.
  */
 import { InvalidArgumentError, SynapseError } from '../errors';
-import { postJson } from '../util/http';
+import { apiEndpoint, intOption, postJson } from '../util/http';
 import { createLimiter } from '../util/limit';
 
 /** Default base URL when neither the option nor `OPENAI_BASE_URL` is set. */
@@ -87,18 +87,6 @@ export interface ChatClient {
   stats(): ChatStats;
 }
 
-function positiveInt(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(name, `must be a positive integer, got ${v}`);
-  return v;
-}
-
-function nonNegativeInt(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(name, `must be a non-negative integer, got ${v}`);
-  return v;
-}
-
 function tokens(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
 }
@@ -109,28 +97,13 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     throw new InvalidArgumentError('model', 'is empty: name the chat model, e.g. gpt-4o-mini');
   }
   const model = options.model.trim();
-  const rawBase = options.baseUrl ?? process.env.OPENAI_BASE_URL ?? CHAT_DEFAULT_BASE_URL;
-  let base: URL;
-  try {
-    base = new URL(rawBase);
-  } catch {
-    throw new InvalidArgumentError('baseUrl', `not a valid URL: ${JSON.stringify(rawBase)}`);
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw new InvalidArgumentError('baseUrl', `must be an http(s) URL, got ${base.protocol}`);
-  }
-  const baseUrl = rawBase.replace(/\/+$/, '');
-  const url = `${baseUrl}/chat/completions`;
-  const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY ?? '';
-  const timeoutMs = positiveInt('timeoutMs', options.timeoutMs, 60_000);
-  const maxRetries = nonNegativeInt('maxRetries', options.maxRetries, 5);
-  const baseDelayMs = nonNegativeInt('baseDelayMs', options.baseDelayMs, 500);
-  const maxDelayMs = nonNegativeInt('maxDelayMs', options.maxDelayMs, 60_000);
-  const concurrency = positiveInt('concurrency', options.concurrency, 4);
+  const { baseUrl, url, headers, secrets } = apiEndpoint(options, '/chat/completions', CHAT_DEFAULT_BASE_URL);
+  const timeoutMs = intOption('timeoutMs', options.timeoutMs, 60_000);
+  const maxRetries = intOption('maxRetries', options.maxRetries, 5, 0);
+  const baseDelayMs = intOption('baseDelayMs', options.baseDelayMs, 500, 0);
+  const maxDelayMs = intOption('maxDelayMs', options.maxDelayMs, 60_000, 0);
+  const concurrency = intOption('concurrency', options.concurrency, 4);
   const limit = createLimiter(concurrency, 'concurrency');
-  const headers: Record<string, string> = { ...options.headers };
-  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-  const secrets = apiKey ? [apiKey] : [];
   const what = `chat completions (model ${model})`;
   const stats: ChatStats = { requests: 0, promptTokens: 0, completionTokens: 0 };
 

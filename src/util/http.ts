@@ -4,7 +4,7 @@
  * errors (honouring `Retry-After`), and a clear, non-retried error on any other 4xx.
  * Secrets (API keys) are scrubbed from every error message.
  */
-import { SynapseError } from '../errors';
+import { InvalidArgumentError, SynapseError } from '../errors';
 import { parseRetryAfter, retry } from './retry';
 
 /** An HTTP request failed: a non-2xx status, a timeout, a network error or an unreadable body. */
@@ -184,4 +184,51 @@ export async function postJson(url: string, body: unknown, options: PostJsonOpti
     }
     throw e;
   }
+}
+
+/** An integer option: `dflt` when undefined, else at least `min` (1 or 0), or an error naming it. */
+export function intOption(name: string, v: number | undefined, dflt: number, min: 0 | 1 = 1): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < min) {
+    throw new InvalidArgumentError(name, `must be a ${min === 1 ? 'positive' : 'non-negative'} integer, got ${v}`);
+  }
+  return v;
+}
+
+/** Where an OpenAI-compatible endpoint lives and how to authenticate to it. */
+export interface ApiEndpoint {
+  /** The base URL without a trailing slash. */
+  baseUrl: string;
+  /** `baseUrl` + the endpoint path. */
+  url: string;
+  /** Request headers (the bearer key, when there is one, plus `headers`). */
+  headers: Record<string, string>;
+  /** Strings to keep out of error messages. */
+  secrets: string[];
+}
+
+/**
+ * Resolve an OpenAI-compatible endpoint: base URL from the option, else `OPENAI_BASE_URL`, else
+ * `defaultBase` (checked to be http(s)); key from the option, else `OPENAI_API_KEY`.
+ */
+export function apiEndpoint(
+  options: { baseUrl?: string; apiKey?: string; headers?: Record<string, string> },
+  endpoint: string,
+  defaultBase: string,
+): ApiEndpoint {
+  const rawBase = options.baseUrl ?? process.env.OPENAI_BASE_URL ?? defaultBase;
+  let base: URL;
+  try {
+    base = new URL(rawBase);
+  } catch {
+    throw new InvalidArgumentError('baseUrl', `not a valid URL: ${JSON.stringify(rawBase)}`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new InvalidArgumentError('baseUrl', `must be an http(s) URL, got ${base.protocol}`);
+  }
+  const baseUrl = rawBase.replace(/\/+$/, '');
+  const apiKey = options.apiKey ?? process.env.OPENAI_API_KEY ?? '';
+  const headers: Record<string, string> = { ...options.headers };
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+  return { baseUrl, url: `${baseUrl}${endpoint}`, headers, secrets: apiKey ? [apiKey] : [] };
 }
