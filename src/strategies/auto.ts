@@ -7,22 +7,43 @@
  * - `graph`: GBLE's propagation scores over the kNN graph of corpus ∪ seeds (Algorithm 3);
  * - `classifier`: logistic regression on every label so far (seeds, pseudo-negatives, oracle);
  * - `fusion`: the mean of the two rank percentiles;
- * - `local`: the classifier's best rows among the 100 nearest neighbours of labeled rows (SEALS).
+ * - `local`: the classifier's best rows among the rows within two steps of a labeled row on the
+ *   kNN graph (SEALS's candidate pool, read off the graph GBLE already has: no extra search).
  * The round's `K = K0 / p_prev` slots are filled one at a time by Thompson sampling: each arm's
  * precision has a Beta posterior over the labels of the rows it proposed (older rounds discounted
  * by `DECAY`), a draw from each posterior picks the arm, and the arm gives its best row not yet
  * taken. Precise arms get more of the budget, and the others keep being checked.
  */
-import { bipartiteTopK, topCandidates, type CsrGraph } from '../kernels';
+import { topCandidates, type CsrGraph } from '../kernels';
 import { createSeedClassifier, percentiles, scatter, unlabeledRows } from './classifier';
 import { gbleGraph, propagateScores, type GbleParams } from './gble';
-import { adaptiveK, labeledMask, POSITIVE, stackRows, UNLABELED, type MiningState, type Proposal, type Strategy } from './strategy';
+import { adaptiveK, labeledMask, POSITIVE, UNLABELED, type MiningState, type Proposal, type Strategy } from './strategy';
 
 /** Weight of a round's evidence one round later. */
 const DECAY = 0.7;
 const ARMS = ['graph', 'classifier', 'fusion', 'local'] as const;
-/** Neighbours each labeled row adds to the `local` arm's pool (as SEALS). */
-const POOL_K = 100;
+/** Graph hops around each labeled row that make the `local` arm's pool. */
+const HOPS = 2;
+
+/** Mark the nodes within `hops` steps of `node` in `mark`. */
+function addNeighbourhood(graph: CsrGraph, node: number, hops: number, mark: Uint8Array): void {
+  const seen = new Set([node]);
+  let frontier = [node];
+  for (let h = 0; h < hops; h++) {
+    const next: number[] = [];
+    for (const v of frontier) {
+      for (let e = graph.offsets[v]; e < graph.offsets[v + 1]; e++) {
+        const u = graph.ids[e];
+        if (!seen.has(u)) {
+          seen.add(u);
+          mark[u] = 1;
+          next.push(u);
+        }
+      }
+    }
+    frontier = next;
+  }
+}
 type Arm = (typeof ARMS)[number];
 
 /** A draw from Beta(a, b) (a, b ≥ 1) via two Gamma draws (Marsaglia–Tsang), from `uniform`. */
@@ -65,10 +86,9 @@ export function createAutoStrategy(params: GbleParams): Strategy {
       classifier.prepare(state);
       labels = state.labels;
       graph = await gbleGraph(state.corpus, state.seeds, params);
-      inPool = new Uint8Array(state.corpus.rows);
+      inPool = new Uint8Array(state.corpus.rows + state.seeds.rows);
       expanded = new Uint8Array(state.corpus.rows);
-      const g = await bipartiteTopK(state.seeds, state.corpus, { k: POOL_K });
-      for (const id of g.ids) inPool[id] = 1;
+      for (let s = 0; s < state.seeds.rows; s++) addNeighbourhood(graph, state.corpus.rows + s, HOPS, inPool);
     },
     notes(): string[] {
       // Count the last round's picks that were queried (a budget cut may drop some).
@@ -94,17 +114,13 @@ export function createAutoStrategy(params: GbleParams): Strategy {
       const m = pool.length;
       const k = Math.min(adaptiveK(params.k0, state.previousPrecision), m);
       const exclude = labeledMask(state.labels);
-      // The local arm's pool: the nearest neighbours of every labeled row (SEALS's candidates).
-      const fresh: number[] = [];
+      // The local arm's pool: the graph neighbourhoods of every labeled row (SEALS's candidates,
+      // read off the kNN graph GBLE already has: no extra similarity search).
       for (let r = 0; r < state.labels.length; r++) {
         if (state.labels[r] !== UNLABELED && !expanded[r]) {
           expanded[r] = 1;
-          fresh.push(r);
+          addNeighbourhood(graph, r, HOPS, inPool);
         }
-      }
-      if (fresh.length > 0) {
-        const ng = await bipartiteTopK(stackRows(state.corpus, fresh), state.corpus, { k: POOL_K });
-        for (const id of ng.ids) inPool[id] = 1;
       }
       const g = await propagateScores(graph, state, params);
       await classifier.train(state);
