@@ -13,11 +13,7 @@ import { selectRandomSeeds } from '../src/seeds/index';
 import { valueAt } from '../src/spread';
 import { stackRows } from '../src/strategies/index';
 import { clustered } from './data';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
+import { arg } from '../experiments/args';
 
 async function main(): Promise<void> {
   const rows = Number(arg('rows', '200000'));

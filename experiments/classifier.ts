@@ -7,9 +7,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { averagePrecision, trainClassifier, type ClassifierFile } from '../src/classifier/model';
+import { averagePrecision, classifierLogits, trainClassifier } from '../src/classifier/model';
 import { resolveEmbedder } from '../src/embed/index';
-import { matrix, type Matrix } from '../src/kernels';
+import { matrix } from '../src/kernels';
 import { mine, type MineOptions } from '../src/mine';
 import { createGroundTruthOracle } from '../src/oracle/index';
 import { selectRandomSeeds } from '../src/seeds/index';
@@ -17,23 +17,10 @@ import { summary } from '../src/spread';
 import { stackRows } from '../src/strategies/index';
 import { SHARED } from './sst2/corpus';
 import { loadSst2 } from './sst2/data';
+import { arg } from './args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 const spec = arg('embedder', 'default');
 const draws = Number(arg('draws', '3'));
-
-function score(model: ClassifierFile, x: Matrix): Float64Array {
-  const out = new Float64Array(x.rows);
-  for (let i = 0; i < x.rows; i++) {
-    let z = model.bias;
-    for (let j = 0; j < x.dim; j++) z += model.weights[j] * x.data[i * x.dim + j];
-    out[i] = z;
-  }
-  return out;
-}
 
 async function main(): Promise<void> {
   const data = await loadSst2(spec);
@@ -52,7 +39,7 @@ async function main(): Promise<void> {
     '|---|---|---|',
   ];
   const full = await trainClassifier(data.corpus, data.labels, { embedder: spec, seed: 0 });
-  lines.push(`| the fully labeled imbalanced train split | ${data.corpus.rows} (${data.labels.filter(Boolean).length}) | ${averagePrecision(score(full, devX), devLabels).toFixed(3)} |`);
+  lines.push(`| the fully labeled imbalanced train split | ${data.corpus.rows} (${data.labels.filter(Boolean).length}) | ${averagePrecision(classifierLogits(full, devX), devLabels).toFixed(3)} |`);
   for (const [name, opts] of [
     ['GBLE (paper settings: kNN-20, K0 25)', { method: 'gble', tau: 0, dmax: 20, k0: 25, iterations: 20, negativeLabel: 0 }],
     ['auto (default)', { method: 'auto' }],
@@ -69,7 +56,7 @@ async function main(): Promise<void> {
       const x = stackRows(data.corpus, r.labeled.map((l) => l.row), seeds);
       const y = [...pick.map(() => true), ...r.labeled.map((l) => l.label)];
       const model = await trainClassifier(matrix(x.data, x.dim), y, { embedder: spec, seed: d, evaluable: y.map((_, i) => i >= pick.length) });
-      ap.push(averagePrecision(score(model, devX), devLabels));
+      ap.push(averagePrecision(classifierLogits(model, devX), devLabels));
       rows = y.length;
       pos = y.filter(Boolean).length;
     }

@@ -18,11 +18,8 @@ import { summary, valueAt } from '../src/spread';
 import { stackRows } from '../src/strategies/index';
 import { SHARED } from './sst2/corpus';
 import { loadSst2 } from './sst2/data';
+import { arg } from './args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 const specs = arg('embedders', 'default,hf:.cache/models/all-MiniLM-L6-v2').split(',');
 
 async function main(): Promise<void> {

@@ -24,11 +24,7 @@ import { recallBand, summary, valueAt } from '../../src/spread';
 import { stackRows } from '../../src/strategies/strategy';
 import type { MetricsRow } from '../../src/metrics';
 import { loadSst2 } from './data';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
+import { arg } from '../args';
 
 const embedderSpec = arg('embedder', 'default');
 const draws = Number(arg('draws', '3'));

@@ -24,11 +24,8 @@ import { selectRandomSeeds } from '../../src/seeds/index';
 import { recallBand, summary, valueAt } from '../../src/spread';
 import { stackRows, type MiningMethod } from '../../src/strategies/index';
 import { loadSst2, loadSyntheticAllEmbedded } from '../sst2/data';
+import { arg } from '../args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
 const embedderSpec = arg('embedder', 'default');
 const draws = Number(arg('draws', '5'));
 const only = arg('events', '');

@@ -194,6 +194,12 @@ export async function trainClassifier(vectors: Matrix, labels: readonly boolean[
   };
 }
 
+/** Raw logits `w·x + b` of every row of `x` under a trained model (ranking is all PR-AUC needs). */
+export function classifierLogits(model: ClassifierFile, x: Matrix): Float64Array {
+  if (x.dim !== model.dim) throw new InvalidArgumentError('x', `dimension ${x.dim} differs from the model's ${model.dim}`);
+  return logits(model.weights, model.bias, x);
+}
+
 /** Write `model.json` into `dir` (atomically). */
 export async function saveClassifier(dir: string, model: ClassifierFile): Promise<string> {
   const file = path.join(dir, 'model.json');
