@@ -3,6 +3,7 @@
  * oracle, run a method round by round (propose candidates, get their labels, update) until a stop
  * rule fires, recording the metrics after every round.
  */
+import { GRAPH_INDEXES, resolveAnnBackend } from './ann';
 import { defaultParamsFor, DEFAULT_METHOD_PARAMS } from './defaults';
 import { InvalidArgumentError } from './errors';
 import { normalize, type Matrix } from './kernels';
@@ -118,8 +119,12 @@ export function resolveMethodParams(
   if (typeof tau !== 'number' || !Number.isFinite(tau) || tau < -1 || tau >= 1) {
     throw new InvalidArgumentError(name('tau'), `must be a number in [-1, 1), got ${tau}`);
   }
-  if (given.index !== undefined && given.index !== 'exact' && given.index !== 'hnsw') {
-    throw new InvalidArgumentError(name('index'), `must be exact or hnsw, got ${String(given.index)}`);
+  if (given.index !== undefined && !GRAPH_INDEXES.includes(given.index)) {
+    throw new InvalidArgumentError(name('index'), `must be exact, hnsw or ivf, got ${String(given.index)}`);
+  }
+  if (given.annBackend !== undefined) {
+    if ((given.index ?? 'exact') === 'exact') throw new InvalidArgumentError(name('annBackend'), `only applies to an approximate index (hnsw or ivf), not exact`);
+    resolveAnnBackend(given.index as 'hnsw' | 'ivf', given.annBackend, { index: name('index'), backend: name('annBackend') });
   }
   const negativeLabel = given.negativeLabel ?? defaults.negativeLabel;
   if (typeof negativeLabel !== 'number' || !Number.isFinite(negativeLabel) || negativeLabel > 0 || negativeLabel < -1) {
@@ -133,6 +138,7 @@ export function resolveMethodParams(
     budget: positiveInt(name('budget'), given.budget ?? defaults.budget),
     negativeLabel,
     ...(given.index !== undefined ? { index: given.index } : {}),
+    ...(given.annBackend !== undefined ? { annBackend: given.annBackend } : {}),
   };
 }
 

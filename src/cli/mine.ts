@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
-import type { GraphIndex } from '../ann';
+import { ANN_BACKENDS, GRAPH_INDEXES, type AnnBackend, type GraphIndex } from '../ann';
 import { defaultParamsFor } from '../defaults';
 import { estimateTheoryInputs, proposition1 } from '../theory';
 import { promises as fsp } from 'node:fs';
@@ -28,6 +28,7 @@ export interface MethodFlags {
   iterations?: number;
   negativeLabel?: number;
   index?: GraphIndex;
+  annBackend?: AnnBackend;
   rounds?: number;
   maxQueryRatio?: number;
   maxQueries?: number;
@@ -50,9 +51,10 @@ export function methodParamsFromFlags(flags: MethodFlags, embedder: string | und
     if (flags[k] !== undefined) given[k] = flags[k];
   }
   if (flags.index !== undefined) given.index = flags.index;
+  if (flags.annBackend !== undefined) given.annBackend = flags.annBackend;
   return resolveMethodParams(
     given,
-    { tau: '--tau', dmax: '--dmax', k0: '--k0', budget: '--budget', iterations: '--iterations', negativeLabel: '--negative-label', index: '--index' },
+    { tau: '--tau', dmax: '--dmax', k0: '--k0', budget: '--budget', iterations: '--iterations', negativeLabel: '--negative-label', index: '--index', annBackend: '--ann-backend' },
     defaultParamsFor(embedder, method),
   );
 }
@@ -249,7 +251,8 @@ export function addMethodOptions(cmd: Command, required = true): Command {
     .option('--budget <n>', 'LR baseline: unlabeled rows scored a round, B (default: all)', positiveIntFlag('--budget'))
     .option('--iterations <n>', 'GBLE: propagation steps a round', positiveIntFlag('--iterations'))
     .option('--negative-label <v>', 'GBLE: value negatives are clamped to, in [-1, 0]', numberFlag('--negative-label', -1, 0))
-    .addOption(new Option('--index <kind>', 'GBLE/auto corpus graph: exact (blocked GEMM) or hnsw (approximate, needs the optional usearch package)').choices(['exact', 'hnsw']))
+    .addOption(new Option('--index <kind>', 'GBLE/auto corpus graph: exact (blocked GEMM), or approximate hnsw or ivf (see --ann-backend)').choices([...GRAPH_INDEXES]))
+    .addOption(new Option('--ann-backend <lib>', 'library of --index hnsw|ivf: usearch (optional npm package; hnsw only) or faiss (bash scripts/setup-faiss.sh; hnsw and ivf). Default: usearch for hnsw, faiss for ivf').choices([...ANN_BACKENDS]))
     .option('--rounds <n>', 'stop after N rounds', positiveIntFlag('--rounds'))
     .option('--max-query-ratio <r>', 'stop once this share of the corpus is queried (default 0.1 when no stop flag is given)', numberFlag('--max-query-ratio', 0, 1, true))
     .option('--max-queries <n>', 'stop once N rows are queried', positiveIntFlag('--max-queries'))

@@ -3,7 +3,7 @@
  * or ACS seeds + bipartite graph"): the union of every seed's top-`d_max` corpus neighbours with
  * cosine similarity above `τ`, queried once.
  */
-import type { GraphIndex } from '../ann';
+import type { AnnBackend, GraphIndex } from '../ann';
 import { bipartiteTopK, type Matrix } from '../kernels';
 import { labeledMask, type MiningState, type Proposal, type Strategy } from './strategy';
 
@@ -13,8 +13,10 @@ export interface GraphParams {
   tau: number;
   /** Most neighbours kept per node, `d_max`. */
   dmax: number;
-  /** How the corpus kNN graph is built (GBLE, auto): `exact` (default) or `hnsw` (approximate). */
+  /** How the corpus kNN graph is built (GBLE, auto): `exact` (default), `hnsw` or `ivf` (approximate). */
   index?: GraphIndex;
+  /** The library of an approximate index: `usearch` or `faiss` (default: per index, see src/ann.ts). */
+  annBackend?: AnnBackend;
 }
 
 /**

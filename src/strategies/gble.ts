@@ -91,10 +91,10 @@ export function corpusGraph(corpus: Matrix, params: GraphParams): Promise<CsrGra
     byParams = new Map();
     corpusGraphs.set(corpus.data, byParams);
   }
-  const key = `${params.dmax}/${params.tau}/${params.index ?? 'exact'}`;
+  const key = `${params.dmax}/${params.tau}/${params.index ?? 'exact'}/${params.annBackend ?? ''}`;
   let g = byParams.get(key);
   if (!g) {
-    g = buildKnnGraph(corpus, { k: params.dmax, threshold: params.tau, symmetric: true, index: params.index });
+    g = buildKnnGraph(corpus, { k: params.dmax, threshold: params.tau, symmetric: true, index: params.index, backend: params.annBackend });
     byParams.set(key, g);
     g.catch(() => byParams?.delete(key));
   }

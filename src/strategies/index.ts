@@ -1,5 +1,5 @@
 /** The mining methods, by name. */
-import type { GraphIndex } from '../ann';
+import type { AnnBackend, GraphIndex } from '../ann';
 import { InvalidArgumentError } from '../errors';
 import { createNnStrategy, createRandomStrategy } from './baselines';
 import { createBipartiteStrategy } from './bipartite';
@@ -39,8 +39,10 @@ export interface MethodParams {
   iterations: number;
   /** GBLE: value oracle negatives are clamped to. */
   negativeLabel: number;
-  /** GBLE/auto: `exact` (default) or `hnsw` corpus graph. */
+  /** GBLE/auto: `exact` (default), `hnsw` or `ivf` corpus graph. */
   index?: GraphIndex;
+  /** GBLE/auto with an approximate index: `usearch` or `faiss` (ivf: faiss only). */
+  annBackend?: AnnBackend;
 }
 
 /** Is `s` a method name? */
