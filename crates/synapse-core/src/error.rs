@@ -16,6 +16,12 @@ pub enum CoreError {
     /// A result does not fit the output format (e.g. more than 2^32 - 1 edges).
     #[error("{0}")]
     Capacity(String),
+    /// A file could not be read or written (the message names the file and the operation).
+    #[error("{0}")]
+    Io(String),
+    /// The caller asked the work to stop.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Shorthand result type.
@@ -27,4 +33,9 @@ pub fn invalid(argument: &'static str, message: impl Into<String>) -> CoreError 
         argument,
         message: message.into(),
     }
+}
+
+/// Build a [`CoreError::Io`] naming the file and what was being done to it.
+pub fn io_error(path: &std::path::Path, what: &str, e: std::io::Error) -> CoreError {
+    CoreError::Io(format!("{}: cannot {what}: {e}", path.display()))
 }

@@ -9,6 +9,8 @@
 //! * [`graph`]: compressed sparse rows, validation and symmetrisation.
 //! * [`propagate`]: GBLE label propagation (Algorithm 3).
 //! * [`select`]: top-K candidate selection with exclusion.
+//! * [`scale`]: out-of-core mining: memory-mapped shards, the IVF graph on disk, streaming
+//!   GBLE.
 //! * [`logistic`]: L2-regularised logistic regression (the LR baseline's classifier).
 #![deny(clippy::all)]
 
@@ -17,6 +19,7 @@ pub mod graph;
 pub mod logistic;
 pub mod matrix;
 pub mod propagate;
+pub mod scale;
 pub mod select;
 pub mod similarity;
 mod topk;

@@ -101,7 +101,7 @@ pub fn knn_graph(corpus: &Matrix<'_>, options: &KnnOptions) -> Result<Csr> {
 }
 
 /// Shared engine: per query row, the best `k` corpus rows as `(sim, id)`, best first.
-fn top_k_rows(
+pub(crate) fn top_k_rows(
     queries: &Matrix<'_>,
     corpus: &Matrix<'_>,
     k: usize,

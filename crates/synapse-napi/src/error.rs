@@ -9,7 +9,8 @@ use synapse_core::CoreError;
 pub fn to_napi(e: CoreError) -> Error {
     let status = match e {
         CoreError::InvalidArgument { .. } => Status::InvalidArg,
-        CoreError::Capacity(_) => Status::GenericFailure,
+        CoreError::Capacity(_) | CoreError::Io(_) => Status::GenericFailure,
+        CoreError::Cancelled => Status::Cancelled,
     };
     Error::new(status, e.to_string())
 }
