@@ -20,6 +20,8 @@ import {
   type MiningState,
 } from './strategies/index';
 import { Random } from './util/random';
+import { createSparkGbleStrategy, type SparkEngineOptions } from './engines/spark';
+import type { Strategy } from './strategies/strategy';
 
 
 /** Share of the corpus queried when no stop rule is given. */
@@ -82,6 +84,10 @@ export interface MineOptions extends Partial<MethodParams> {
   /** Seeds the random choices (random baseline, LR negatives and subsets). Default 0. */
   seed?: number;
   signal?: AbortSignal;
+  /** Where GBLE's graph and propagation run: `local` (default: the Rust kernels) or `spark` (an Apache Spark application, src/engines/spark.ts; gble only). */
+  engine?: 'local' | 'spark';
+  /** Options of the Spark engine, e.g. its `master`. */
+  spark?: SparkEngineOptions;
   /** Called after every round. */
   onRound?: (report: RoundReport) => void;
 }
@@ -168,8 +174,22 @@ async function normalized(m: Matrix, name: string): Promise<Matrix> {
  * given), a round with no new positive, or a method with nothing left to propose.
  */
 export async function mine(options: MineOptions): Promise<MineResult> {
+  const started: Strategy[] = [];
+  try {
+    return await mineWith(options, started);
+  } finally {
+    for (const s of started) await s.close?.();
+  }
+}
+
+async function mineWith(options: MineOptions, started: Strategy[]): Promise<MineResult> {
   if (!isMiningMethod(options.method)) {
     throw new InvalidArgumentError('method', `unknown method ${JSON.stringify(options.method)}; expected one of ${MINING_METHODS.join(', ')}`);
+  }
+  const engine = options.engine ?? 'local';
+  if (engine !== 'local' && engine !== 'spark') throw new InvalidArgumentError('engine', `must be local or spark, got ${JSON.stringify(engine)}`);
+  if (engine === 'spark' && options.method !== 'gble') {
+    throw new InvalidArgumentError('engine', `spark runs the gble method only, not ${options.method}`);
   }
   const { corpus: rawCorpus, seeds: rawSeeds, oracle } = options;
   if (rawSeeds.dim !== rawCorpus.dim) {
@@ -212,7 +232,8 @@ export async function mine(options: MineOptions): Promise<MineResult> {
     signal: options.signal,
   };
 
-  const strategy = createStrategy(options.method, params);
+  const strategy = engine === 'spark' ? createSparkGbleStrategy(params, options.spark) : createStrategy(options.method, params);
+  started.push(strategy);
   const t0 = performance.now();
   await strategy.prepare?.(state);
   const timings = { prepare: (performance.now() - t0) / 1000, rounds: 0, oracle: 0 };

@@ -50,6 +50,8 @@ export interface Strategy {
   propose(state: MiningState): Promise<Proposal>;
   /** Facts worth a line in the report (graph size, rows without edges, ...), after `prepare`. */
   notes?(): string[];
+  /** Release what `prepare` started (e.g. a Spark application); the mining loop calls it last. */
+  close?(): Promise<void>;
 }
 
 /** Lowest previous precision used in `K = K0 / p_prev`, so `K` stays at most `K0 / P_FLOOR`. */
