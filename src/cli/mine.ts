@@ -14,7 +14,8 @@ import type { LlmOracle } from '../oracle/llm';
 import { DEFAULT_MAX_QUERY_RATIO, mine, resolveMethodParams, type MineResult, type RoundReport } from '../mine';
 import { MINING_METHODS, type MethodParams, type MiningMethod } from '../strategies/index';
 import { writeDirAtomic } from '../util/atomic';
-import { createProgressBar } from '../util/progress';
+import { createProgressBar, type ProgressBar } from '../util/progress';
+import { DEFAULT_SPARK_MASTER } from '../engines/spark';
 import { intFlag, numberFlag, positiveIntFlag } from './flags';
 import { loadMiningInputs, type InputFlags, type MiningInputs, type Say } from './inputs';
 import { formatMetricsTable, runParameters, writeLabeledCsv, writeMetricsCsv, writeRunSummary } from './outputs';
@@ -42,6 +43,10 @@ export interface MethodFlags {
 /** Flags of `mine`. */
 export interface MineFlags extends InputFlags, MethodFlags {
   method: MiningMethod;
+  /** Where GBLE's graph and propagation run: `local` (default) or `spark`. */
+  engine?: 'local' | 'spark';
+  /** `--engine spark`: the Spark master URL (default `local[2]`). */
+  master?: string;
 }
 
 /** The method parameters from flags over the embedder's defaults. */
@@ -63,11 +68,12 @@ export function methodParamsFromFlags(flags: MethodFlags, embedder: string | und
 export async function runMethod(
   method: MiningMethod,
   inputs: MiningInputs,
-  flags: MethodFlags & { seed: number; progress?: boolean },
+  flags: MethodFlags & { seed: number; progress?: boolean; engine?: 'local' | 'spark'; master?: string },
   params: MethodParams,
   say: Say,
   stderr: NodeJS.WriteStream,
 ): Promise<MineResult> {
+  if (flags.engine === 'spark') return runOnSpark(method, inputs, flags, params, say, stderr);
   const n = inputs.corpus.rows;
   const ratio = flags.maxQueryRatio ?? (flags.rounds === undefined && flags.maxQueries === undefined ? DEFAULT_MAX_QUERY_RATIO : 1);
   const budget = Math.min(flags.maxQueries ?? n, Math.floor(ratio * n + 1e-9));
@@ -90,6 +96,40 @@ export async function runMethod(
     });
   } finally {
     bar.stop();
+  }
+}
+
+/** {@link runMethod} with `--engine spark`: the Spark job's graph bar first, then the rounds bar. */
+async function runOnSpark(method: MiningMethod, inputs: MiningInputs, flags: MethodFlags & { seed: number; progress?: boolean; master?: string }, params: MethodParams, say: Say, stderr: NodeJS.WriteStream): Promise<MineResult> {
+  const n = inputs.corpus.rows;
+  const ratio = flags.maxQueryRatio ?? (flags.rounds === undefined && flags.maxQueries === undefined ? DEFAULT_MAX_QUERY_RATIO : 1);
+  const budget = Math.min(flags.maxQueries ?? n, Math.floor(ratio * n + 1e-9));
+  const master = flags.master ?? DEFAULT_SPARK_MASTER;
+  say(`${method}: mining on Spark (master ${master}; τ ${params.tau}, d_max ${params.dmax}, K0 ${params.k0}; budget ${budget} queries)`);
+  const force = Boolean(flags.progress);
+  let bar: ProgressBar | undefined;
+  try {
+    return await mine({
+      method,
+      corpus: inputs.corpus,
+      seeds: inputs.seeds,
+      oracle: inputs.oracle,
+      ids: inputs.corpusTable.ids,
+      texts: inputs.corpusTable.texts,
+      ...params,
+      rounds: flags.rounds,
+      maxQueries: flags.maxQueries,
+      maxQueryRatio: flags.maxQueryRatio,
+      seed: flags.seed,
+      engine: 'spark',
+      spark: { master, progress: { stream: stderr, force } },
+      onRound: (r: RoundReport) => {
+        bar ??= createProgressBar(budget, { label: `${method} rounds`, unit: 'queries', stream: stderr, force });
+        bar.update(r.metrics.queried);
+      },
+    });
+  } finally {
+    bar?.stop();
   }
 }
 
@@ -141,6 +181,13 @@ export async function runMine(
       throw new InvalidArgumentError('--out', `an unfinished session for ${JSON.stringify(flags.out)} exists (${jp}); continue it with --resume ${flags.out}, or pass --force to start over`);
     }
     if (stale) await fsp.rm(jp, { force: true });
+  }
+  if (flags.engine === 'spark' && flags.method !== 'gble') {
+    throw new InvalidArgumentError('--engine', `spark runs only --method gble, not --method ${flags.method}`);
+  }
+  if (flags.master !== undefined && flags.engine !== 'spark') throw new InvalidArgumentError('--master', 'applies only with --engine spark');
+  if (flags.engine === 'spark' && (flags.index ?? 'exact') !== 'exact') {
+    throw new InvalidArgumentError('--index', `${flags.index} is for --engine local; --engine spark builds the exact graph`);
   }
   const params = methodParamsFromFlags(flags, flags.corpusVectors !== undefined ? undefined : flags.embedder, flags.method);
   return writeDirAtomic(
@@ -280,6 +327,8 @@ export function registerMine(program: Command): void {
   addInputOptions(cmd, false);
   cmd.addOption(new Option('--method <name>', 'mining method (auto: graph + classifier, combined by a bandit)').choices([...MINING_METHODS]).default('auto'));
   cmd.option('--resume <dir>', 'continue the unfinished (killed) run whose --out was DIR, with its original flags');
+  cmd.addOption(new Option('--engine <name>', 'gble: where the graph and propagation run: local (default: the Rust kernels) or spark (an Apache Spark application; bash scripts/setup-spark.sh)').choices(['local', 'spark']));
+  cmd.option('--master <url>', `--engine spark: Spark master URL, e.g. ${DEFAULT_SPARK_MASTER} (default), spark://host:7077 or yarn`);
   addMethodOptions(cmd, false).action(async (opts: MineFlags) => {
     if (opts.resume === undefined) {
       for (const [key, flag] of [['corpus', '--corpus'], ['textColumn', '--text-column'], ['seeds', '--seeds'], ['oracle', '--oracle'], ['out', '--out']] as const) {
