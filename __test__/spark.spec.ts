@@ -7,13 +7,14 @@
  * propagation checks, and the CLI run is a second one, started concurrently.
  */
 import test, { type ExecutionContext } from 'ava';
+import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { findSparkSubmit, SparkGbleSession } from '../src/engines/spark';
 import { gbleGraph, matrix, normalize, type CsrGraph, type Matrix, type MiningState } from '../src/index';
 import { propagateScores } from '../src/strategies/gble';
-import { runChild } from './helpers/cli';
+import { REPO, runChild } from './helpers/cli';
 import { plantedFiles } from './helpers/planted-files';
 import { plantedCorpus } from './helpers/random';
 
@@ -115,6 +116,15 @@ test('mine --method gble --engine spark gives the local run\'s candidates per ro
   t.is(await read('spark', 'metrics.csv'), await read('local', 'metrics.csv'));
   const runJson = JSON.parse(await read('spark', 'run.json')) as { notes?: string[] };
   t.true(JSON.stringify(runJson).includes('GBLE ran on Spark'), 'the report says where GBLE ran');
+});
+
+test("the job's top-k selection is exact with ties, and merging partial lists equals one selection (Python unittest)", async (t) => {
+  const python = path.join(process.env.SYNAPSE_G_SPARK_VENV ?? path.join(REPO, '.venv-spark'), 'bin', 'python');
+  const r = await new Promise<{ code: number; out: string }>((resolve) =>
+    execFile(python, [path.join(REPO, 'spark', 'test_synapse_spark.py')], (e, stdout, stderr) => resolve({ code: e ? 1 : 0, out: `${stdout}${stderr}` })),
+  );
+  t.is(r.code, 0, r.out);
+  t.regex(r.out, /Ran 3 tests[\s\S]*OK/);
 });
 
 test('--engine spark with another method, --master without it and --index hnsw are refused, naming the flag', async (t) => {

@@ -265,7 +265,8 @@ export class SparkGbleSession {
         SPARK_JOB, 'session',
         '--corpus', uri('corpus'), '--seeds', uri('seeds'), '--graph', uri('graph'),
         '--dmax', String(params.dmax), '--tau', String(params.tau), '--block-rows', String(blockRows),
-        '--control', control, '--owner-pid', String(process.pid),
+        // No idle timeout: a person may take hours over a round; the job ends with this process.
+        '--control', control, '--owner-pid', String(process.pid), '--idle-timeout', '0',
         ...(exportFile ? ['--export', exportFile] : []),
       ];
       const child = spawn(launcher.submit, args, { cwd: work, env: launcher.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
