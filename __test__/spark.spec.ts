@@ -121,7 +121,7 @@ test('mine --method gble --engine spark gives the local run\'s candidates per ro
 test("the job's top-k selection is exact with ties, and merging partial lists equals one selection (Python unittest)", async (t) => {
   const python = path.join(process.env.SYNAPSE_G_SPARK_VENV ?? path.join(REPO, '.venv-spark'), 'bin', 'python');
   const r = await new Promise<{ code: number; out: string }>((resolve) =>
-    execFile(python, [path.join(REPO, 'spark', 'test_synapse_spark.py')], (e, stdout, stderr) => resolve({ code: e ? 1 : 0, out: `${stdout}${stderr}` })),
+    execFile(python, ['-B', path.join(REPO, 'spark', 'test_synapse_spark.py')], (e, stdout, stderr) => resolve({ code: e ? 1 : 0, out: `${stdout}${stderr}` })),
   );
   t.is(r.code, 0, r.out);
   t.regex(r.out, /Ran 3 tests[\s\S]*OK/);

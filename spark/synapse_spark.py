@@ -286,7 +286,9 @@ class Propagator:
 
         self.sc = spark.sparkContext
         self.nodes = nodes = n + s
-        parts = max(1, -(-nodes // rows_per_part))
+        # At least one block per core, at most rows_per_part rows a block.
+        parts = max(self.sc.defaultParallelism, -(-nodes // rows_per_part))
+        rows_per_part = max(1, -(-nodes // parts))
 
         def to_csr(item):
             p, edges = item
