@@ -118,6 +118,23 @@ test('mine --method gble --engine spark gives the local run\'s candidates per ro
   t.true(JSON.stringify(runJson).includes('GBLE ran on Spark'), 'the report says where GBLE ran');
 });
 
+test('aborting the start kills the Spark application and removes its work folder', async (t) => {
+  t.timeout(HEAVY_MS);
+  const dir = await tmpDir(t);
+  const { corpus, seeds } = await inputs();
+  const ac = new AbortController();
+  let lines = 0;
+  const starting = SparkGbleSession.start(corpus, seeds, params, {
+    workDir: dir,
+    signal: ac.signal,
+    onOutput: () => {
+      if (++lines === 1) ac.abort(new Error('stop here'));
+    },
+  });
+  await t.throwsAsync(starting, { message: 'stop here' });
+  t.deepEqual(await fsp.readdir(dir), [], 'work folder removed');
+});
+
 test("the job's top-k selection is exact with ties, and merging partial lists equals one selection (Python unittest)", async (t) => {
   const python = path.join(process.env.SYNAPSE_G_SPARK_VENV ?? path.join(REPO, '.venv-spark'), 'bin', 'python');
   const r = await new Promise<{ code: number; out: string }>((resolve) =>

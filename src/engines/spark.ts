@@ -73,6 +73,8 @@ export interface SparkEngineOptions {
   keepWorkDir?: boolean;
   /** Every line the job prints (stdout and stderr), e.g. for logs. */
   onOutput?: (line: string) => void;
+  /** Cancels the start (the graph build): the application is killed. */
+  signal?: AbortSignal;
 }
 
 /** The graph's counts, from the job. */
@@ -312,8 +314,17 @@ export class SparkGbleSession {
       });
       const hook = (): void => killGroup(child);
       process.once('exit', hook);
+      options.signal?.addEventListener('abort', hook, { once: true });
+      if (options.signal?.aborted) hook();
       const first = await Promise.race([ready.then((stats) => ({ stats })), exited.then((e) => ({ exit: e }))]);
+      options.signal?.removeEventListener('abort', hook);
       bar?.stop();
+      if (options.signal?.aborted) {
+        process.removeListener('exit', hook);
+        killGroup(child);
+        await exited;
+        options.signal.throwIfAborted();
+      }
       if (!('stats' in first)) {
         process.removeListener('exit', hook);
         throw jobError('the graph job', first.exit.code, first.exit.signal, tail);
@@ -402,7 +413,7 @@ export function createSparkGbleStrategy(params: GbleParams, options: SparkEngine
   return {
     name: 'gble',
     async prepare(state: MiningState): Promise<void> {
-      session = await SparkGbleSession.start(state.corpus, state.seeds, params, options);
+      session = await SparkGbleSession.start(state.corpus, state.seeds, params, { ...options, signal: options.signal ?? state.signal });
     },
     notes(): string[] {
       if (!session) return [];
