@@ -9,6 +9,18 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A finished on-disk graph, memory-mapped. */
+export declare class DiskGraphHandle {
+  /** Open the graph `buildDiskGraphNative` finished in `dir`. */
+  static open(dir: string): DiskGraphHandle
+  /** Corpus rows. */
+  get rows(): number
+  /** Directed edges. */
+  get edges(): number
+  /** Neighbours of row `i` (for inspection and tests). */
+  neighbours(i: number): Uint32Array
+}
+
 /** A loaded sentence-transformer folder (BERT family). Create with `loadHfEncoder`. */
 export declare class HfEncoder {
   /** Output dimension (hidden size × pooling modes). */
@@ -29,6 +41,29 @@ export declare class HfEncoder {
   embed(texts: Array<string>, batchSize: number): Promise<Float32Array>
 }
 
+/** Progress of long out-of-core work, polled from JavaScript, and its cancel switch. */
+export declare class ScaleProgress {
+  /** A fresh tracker. */
+  constructor()
+  /** The current stage and its counts. */
+  snapshot(): ProgressSnapshot
+  /** Ask the running work to stop at its next block (it then rejects with "cancelled"). */
+  cancel(): void
+}
+
+/**
+ * Corpus vectors memory-mapped from `.npy` or raw `.f32` shards (never copied into the
+ * JavaScript heap).
+ */
+export declare class VectorShards {
+  /** Map `paths` in order; raw `.f32` shards need `dim`. */
+  static open(paths: Array<string>, dim?: number | undefined | null): VectorShards
+  /** Rows over all shards. */
+  get rows(): number
+  /** Columns. */
+  get dim(): number
+}
+
 /** Options of `bipartiteTopK`. */
 export interface BipartiteOptions {
   /** Neighbours kept per query row (`d_max`). */
@@ -46,6 +81,9 @@ export interface BipartiteOptions {
  */
 export declare function bipartiteTopKNative(queries: Float32Array, corpus: Float32Array, dim: number, options: BipartiteOptions): Promise<CsrGraph>
 
+/** Build (or resume building) the IVF kNN graph of `store` in `dir`. Off the main thread. */
+export declare function buildDiskGraphNative(store: VectorShards, dir: string, options: DiskGraphNativeOptions, progress: ScaleProgress): Promise<DiskGraphInfo>
+
 /**
  * A graph in compressed sparse rows: row `i`'s neighbours are
  * `ids[offsets[i]..offsets[i+1]]`, best first, with cosine similarities in `sims`.
@@ -57,6 +95,36 @@ export interface CsrGraph {
   ids: Uint32Array
   /** Cosine similarity of each edge. */
   sims: Float32Array
+}
+
+/** What a disk graph build did. */
+export interface DiskGraphInfo {
+  rows: number
+  lists: number
+  /** Directed edges after symmetrisation. */
+  edges: number
+  /** Rows without an edge above `τ`. */
+  isolated: number
+  /** Seconds per stage: k-means, assignment, search, symmetrisation (0: already on disk). */
+  seconds: Array<number>
+  /** Blocks found finished on disk (a resumed build). */
+  resumedBlocks: number
+}
+
+/** Options of `buildDiskGraph`. */
+export interface DiskGraphNativeOptions {
+  /** Neighbours per row before symmetrisation (`d_max`). */
+  k: number
+  /** Keep only cosine similarities strictly above this (`τ`). */
+  threshold?: number
+  /** Inverted lists. @default rows / 256 */
+  lists?: number
+  /** Lists each list is compared with, its own included. @default 3 */
+  probes?: number
+  /** k-means iterations. @default 8 */
+  kmeansIterations?: number
+  /** Resident memory bound in bytes. @default none */
+  memoryLimit?: number
 }
 
 /**
@@ -116,6 +184,44 @@ export interface NormalizeResult {
   zeroRows: Uint32Array
 }
 
+/** Where the planted corpus went. */
+export interface PlantedFilesInfo {
+  shards: Array<string>
+  seeds: string
+  truth: string
+  positives: number
+}
+
+/** Options of `writePlantedCorpus`. */
+export interface PlantedNativeOptions {
+  rows: number
+  dim: number
+  topics: number
+  subclusters: number
+  positiveRate: number
+  modes: number
+  seeds: number
+  /** Rows per shard (0: one shard). */
+  shardRows: number
+  seed: number
+}
+
+/** One reading of a [`ScaleProgress`]. */
+export interface ProgressSnapshot {
+  /** What is running (e.g. `search lists`). */
+  stage: string
+  /** Units done in this stage. */
+  done: number
+  /** Units in this stage. */
+  total: number
+}
+
+/**
+ * GBLE propagation over the on-disk graph with `seedDegrees[i]` seed edges per corpus row
+ * (seeds clamped to 1). Off the main thread.
+ */
+export declare function propagateDiskNative(graph: DiskGraphHandle, seedDegrees: Uint32Array, y0: Float32Array, clamp: Uint8Array, iterations: number, progress: ScaleProgress): Promise<Float32Array>
+
 /**
  * GBLE propagation (Algorithm 3). `y0` holds one initial label per row, `clamp` one byte per
  * row (non-zero: reset to `y0` after every iteration). Runs off the main thread.
@@ -134,6 +240,12 @@ export interface PropagateNativeOptions {
 export declare function scoreLogisticNative(weights: Float64Array, bias: number, x: Float32Array, dim: number, rows?: Uint32Array | undefined | null): Promise<Float32Array>
 
 /**
+ * Each seed's top `k` corpus rows above `threshold` (seed → corpus CSR), by one streaming
+ * pass over the shards. Off the main thread.
+ */
+export declare function seedEdgesNative(store: VectorShards, seeds: Float32Array, k: number, threshold: number | undefined | null, memoryLimit: number | undefined | null, progress: ScaleProgress): Promise<CsrGraph>
+
+/**
  * The `k` highest-scoring rows whose `exclude` byte is zero, best first, ties by smaller id.
  * Synchronous: linear time.
  */
@@ -144,3 +256,9 @@ export declare function topCandidatesNative(scores: Float32Array, k: number, exc
  * per row, non-zero = positive). Runs off the main thread.
  */
 export declare function trainLogisticNative(x: Float32Array, dim: number, rows: Uint32Array, y: Uint8Array, options: LogisticNativeOptions): Promise<LogisticNativeModel>
+
+/**
+ * Write a planted corpus (clustered unit vectors with a rare event, seeds and a ground-truth
+ * column) into `dir`. Off the main thread.
+ */
+export declare function writePlantedCorpusNative(dir: string, options: PlantedNativeOptions): Promise<PlantedFilesInfo>

@@ -835,12 +835,19 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.DiskGraphHandle = nativeBinding.DiskGraphHandle
 module.exports.HfEncoder = nativeBinding.HfEncoder
+module.exports.ScaleProgress = nativeBinding.ScaleProgress
+module.exports.VectorShards = nativeBinding.VectorShards
 module.exports.bipartiteTopKNative = nativeBinding.bipartiteTopKNative
+module.exports.buildDiskGraphNative = nativeBinding.buildDiskGraphNative
 module.exports.knnGraphNative = nativeBinding.knnGraphNative
 module.exports.loadHfEncoder = nativeBinding.loadHfEncoder
 module.exports.normalize = nativeBinding.normalize
+module.exports.propagateDiskNative = nativeBinding.propagateDiskNative
 module.exports.propagateNative = nativeBinding.propagateNative
 module.exports.scoreLogisticNative = nativeBinding.scoreLogisticNative
+module.exports.seedEdgesNative = nativeBinding.seedEdgesNative
 module.exports.topCandidatesNative = nativeBinding.topCandidatesNative
 module.exports.trainLogisticNative = nativeBinding.trainLogisticNative
+module.exports.writePlantedCorpusNative = nativeBinding.writePlantedCorpusNative

@@ -23,4 +23,5 @@ export * from './theory';
 export * from './session';
 export * from './classifier/model';
 export * from './ann';
+export * from './scale/mine-large';
 export * from './llm';

@@ -12,6 +12,7 @@ import { registerDemo } from './demo';
 import { registerEmbed } from './embed';
 import { registerGenerate } from './generate';
 import { registerLabel, registerMine } from './mine';
+import { registerMineLarge } from './mine-large';
 import { registerTheory } from './theory';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerMine(program);
   registerLabel(program);
+  registerMineLarge(program);
   registerCompare(program);
   registerDemo(program);
   registerTheory(program);

@@ -10,4 +10,5 @@ mod error;
 mod graph;
 mod logistic;
 mod matrix;
+mod scale;
 mod task;
