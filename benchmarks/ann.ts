@@ -5,7 +5,10 @@
  * `bash scripts/setup-faiss.sh` first; skipped with a note when missing).
  *
  *   node --import tsx benchmarks/ann.ts [--rows 200000] [--dim 384] [--k 20] [--big 1000000] [--sst2]
- *     [--only usearch-hnsw,faiss-hnsw,faiss-ivf]
+ *     [--only usearch-hnsw,faiss-hnsw,faiss-ivf] [--big-only faiss-ivf] [--exact-s SECONDS]
+ *
+ * `--exact-s` takes the exact build time at `--rows` from an earlier run instead of measuring
+ * the `--rows` part again (only the `--big` part and SST-2 then run).
  */
 import { approximateKnnGraph, faissAvailable, graphRecall, type AnnGraphOptions } from '../src/ann';
 import { knnGraph, matrix, type Matrix } from '../src/kernels';
@@ -56,20 +59,26 @@ async function main(): Promise<void> {
   const lines = [`kNN graph, ${rows} × ${dim}, k = ${k} (${new Date().toISOString().slice(0, 10)})`];
   if (!faissAvailable()) lines.push('', 'faiss-node is not built (bash scripts/setup-faiss.sh): faiss rows skipped.');
 
-  let x = matrix(clustered(rows, dim, Math.max(10, Math.round(rows / 1000)), 7), dim);
+  const given = arg('exact-s', '');
+  let exactS = Number(given);
   let t = performance.now();
-  const exact = await knnGraph(x, { k });
-  const exactS = seconds(t);
-  lines.push('', '| graph | build s | recall@k vs exact | speed-up |', '|---|---|---|---|', `| exact (blocked GEMM, Rust) | ${exactS.toFixed(1)} | 1.000 | 1.0× |`);
-  log(lines[lines.length - 1]);
-  for (const c of configs) {
-    const { s, g } = build(x, k, c);
-    lines.push(`| ${describe(c, rows, k)} | ${s.toFixed(1)} | ${graphRecall(g, exact).toFixed(3)} | ${(exactS / s).toFixed(1)}× |`);
+  if (given === '') {
+    const x = matrix(clustered(rows, dim, Math.max(10, Math.round(rows / 1000)), 7), dim);
+    const exact = await knnGraph(x, { k });
+    exactS = seconds(t);
+    lines.push('', '| graph | build s | recall@k vs exact | speed-up |', '|---|---|---|---|', `| exact (blocked GEMM, Rust) | ${exactS.toFixed(1)} | 1.000 | 1.0× |`);
     log(lines[lines.length - 1]);
+    for (const c of configs) {
+      const { s, g } = build(x, k, c);
+      lines.push(`| ${describe(c, rows, k)} | ${s.toFixed(1)} | ${graphRecall(g, exact).toFixed(3)} | ${(exactS / s).toFixed(1)}× |`);
+      log(lines[lines.length - 1]);
+    }
+  } else {
+    lines.push('', `exact build at ${rows} rows given: ${exactS} s (--exact-s, from an earlier run)`);
   }
 
   if (big > 0) {
-    x = matrix(new Float32Array(dim), dim); // let the small corpus go before the big one is made
+    const bigOnly = arg('big-only', configs.map((c) => c.name).join(',')).split(',');
     t = performance.now();
     const xb = matrix(clustered(big, dim, Math.max(10, Math.round(big / 1000)), 11), dim);
     log(`generated ${big} × ${dim} in ${seconds(t).toFixed(0)} s`);
@@ -83,7 +92,7 @@ async function main(): Promise<void> {
       `| exact (extrapolated) | ≈ ${exactBig.toFixed(0)} | 1.0× |`,
     );
     log(lines[lines.length - 1]);
-    for (const c of configs) {
+    for (const c of configs.filter((cc) => bigOnly.includes(cc.name))) {
       const { s } = build(xb, k, c);
       lines.push(`| ${describe(c, big, k)} | ${s.toFixed(1)} | ${(exactBig / s).toFixed(1)}× |`);
       log(lines[lines.length - 1]);
