@@ -218,9 +218,10 @@ export interface ProgressSnapshot {
 
 /**
  * GBLE propagation over the on-disk graph with `seedDegrees[i]` seed edges per corpus row
- * (seeds clamped to 1). Off the main thread.
+ * (seeds clamped to 1); graph pages are handed back to stay within `memoryLimit` bytes. Off the
+ * main thread.
  */
-export declare function propagateDiskNative(graph: DiskGraphHandle, seedDegrees: Uint32Array, y0: Float32Array, clamp: Uint8Array, iterations: number, progress: ScaleProgress): Promise<Float32Array>
+export declare function propagateDiskNative(graph: DiskGraphHandle, seedDegrees: Uint32Array, y0: Float32Array, clamp: Uint8Array, iterations: number, memoryLimit: number | undefined | null, progress: ScaleProgress): Promise<Float32Array>
 
 /**
  * GBLE propagation (Algorithm 3). `y0` holds one initial label per row, `clamp` one byte per

@@ -200,7 +200,7 @@ export async function mineLarge(options: LargeMineOptions): Promise<LargeMineRes
     const progress = new native.ScaleProgress();
     const scores = await withProgress(
       progress,
-      native.propagateDiskNative(graph, seedDegrees, y0, clamp, iterations, progress),
+      native.propagateDiskNative(graph, seedDegrees, y0, clamp, iterations, options.memoryLimit, progress),
       options.onProgress,
       options.signal,
     );

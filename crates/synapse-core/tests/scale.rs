@@ -204,7 +204,16 @@ fn disk_propagation_equals_the_in_memory_gble_graph() {
     let mut clamp = vec![0u8; n];
     y0[5] = -1.0;
     clamp[5] = 1;
-    let got = propagate_disk(&g, &seed_degrees(&sl, n), &y0, &clamp, 10, &Progress::new()).unwrap();
+    let got = propagate_disk(
+        &g,
+        &seed_degrees(&sl, n),
+        &y0,
+        &clamp,
+        10,
+        u64::MAX,
+        &Progress::new(),
+    )
+    .unwrap();
 
     // The same graph in memory: corpus rows 0..n, seeds n..n+s, seed edges both ways.
     let s = seeds_store.rows();

@@ -9,7 +9,7 @@ use napi_derive::napi;
 use std::path::PathBuf;
 use std::sync::Arc;
 use synapse_core::scale::{
-    build_disk_graph, propagate_disk, seed_top_k, write_planted_corpus, DiskGraph,
+    build_disk_graph, page_budget, propagate_disk, seed_top_k, write_planted_corpus, DiskGraph,
     DiskGraphOptions, PlantedOptions, Progress, VectorStore,
 };
 use synapse_core::Matrix;
@@ -232,10 +232,8 @@ pub fn seed_edges_native(
     progress: &ScaleProgress,
 ) -> Result<AsyncTask<impl Task>> {
     let k = count("k", k)?;
-    let budget = match bytes_option("memoryLimit", memory_limit)? {
-        0 => u64::MAX,
-        b => b / 2,
-    };
+    let limit = bytes_option("memoryLimit", memory_limit)?;
+    let budget = page_budget(limit, store.inner.rows()).map_err(to_napi)?;
     let store = store.inner.clone();
     let progress = progress.inner.clone();
     Ok(Job::new(move || {
@@ -258,7 +256,8 @@ pub fn seed_edges_native(
 }
 
 /// GBLE propagation over the on-disk graph with `seedDegrees[i]` seed edges per corpus row
-/// (seeds clamped to 1). Off the main thread.
+/// (seeds clamped to 1); graph pages are handed back to stay within `memoryLimit` bytes. Off the
+/// main thread.
 #[napi(ts_return_type = "Promise<Float32Array>")]
 pub fn propagate_disk_native(
     graph: &DiskGraphHandle,
@@ -266,15 +265,26 @@ pub fn propagate_disk_native(
     y0: Float32Array,
     clamp: Uint8Array,
     iterations: f64,
+    memory_limit: Option<f64>,
     progress: &ScaleProgress,
 ) -> Result<AsyncTask<impl Task>> {
     let iterations = count("iterations", iterations)?;
+    let limit = bytes_option("memoryLimit", memory_limit)?;
+    let budget = page_budget(limit, graph.inner.rows()).map_err(to_napi)?;
     let graph = graph.inner.clone();
     let progress = progress.inner.clone();
     Ok(Job::new(move || {
-        propagate_disk(&graph, &seed_degrees, &y0, &clamp, iterations, &progress)
-            .map(Float32Array::new)
-            .map_err(to_napi)
+        propagate_disk(
+            &graph,
+            &seed_degrees,
+            &y0,
+            &clamp,
+            iterations,
+            budget,
+            &progress,
+        )
+        .map(Float32Array::new)
+        .map_err(to_napi)
     }))
 }
 

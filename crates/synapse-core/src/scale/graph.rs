@@ -21,7 +21,7 @@
 //! exceed the memory budget, which bounds the peak resident set.
 use super::files::{f32_bytes, f32_from_bytes, write_atomic, BlockLog, MappedOutput};
 use super::progress::Progress;
-use super::store::VectorStore;
+use super::store::{resident_bytes, VectorStore};
 use crate::error::{invalid, io_error, CoreError, Result};
 use crate::matrix::Matrix;
 use crate::similarity::top_k_rows;
@@ -105,26 +105,27 @@ fn meta_line(store: &VectorStore, o: &DiskGraphOptions, lists: usize) -> String 
     )
 }
 
-/// Bytes of mapped pages the passes may hold before handing them back.
-fn page_budget(o: &DiskGraphOptions, n: usize) -> Result<u64> {
-    if o.memory_limit == 0 {
+/// The resident-set size (bytes) above which mapped pages are handed back, for a memory limit
+/// of `memory_limit` bytes (0: none, `u64::MAX`): 70 % of the limit
+/// less the per-row arrays held at once (assignments, list order, reverse counts, CSR offsets
+/// and cursors); the rest is headroom for the block in flight, the output pages and the caller.
+pub fn page_budget(memory_limit: u64, n: usize) -> Result<u64> {
+    if memory_limit == 0 {
         return Ok(u64::MAX);
     }
-    // Per-row arrays held at once (assignments, list order, reverse counts, CSR offsets and
-    // cursors) plus a fixed allowance for the runtime, the work buffers and the caller.
-    let fixed = n as u64 * 24 + (512 << 20);
-    let min = fixed + (256 << 20);
-    if o.memory_limit < min {
+    let fixed = n as u64 * 24;
+    let min = fixed + (1 << 30);
+    if memory_limit < min {
         return Err(invalid(
             "memoryLimit",
             format!(
                 "{} MB is too small for {n} rows: the graph build needs at least {} MB",
-                o.memory_limit >> 20,
+                memory_limit >> 20,
                 min.div_ceil(1 << 20)
             ),
         ));
     }
-    Ok((o.memory_limit - fixed) / 2)
+    Ok((memory_limit / 10 * 7).saturating_sub(fixed).max(256 << 20))
 }
 
 /// Build (or finish building) the graph of `store` in `dir`. See the module documentation.
@@ -153,7 +154,7 @@ pub fn build_disk_graph(
         (n / LIST_ROWS).max(1)
     };
     let probes = options.probes.min(lists);
-    let budget = page_budget(options, n)?;
+    let budget = page_budget(options.memory_limit, n)?;
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create", e))?;
     let meta = meta_line(store, options, lists);
     let meta_path = dir.join("meta.txt");
@@ -271,7 +272,7 @@ pub fn build_disk_graph(
         let (l0, l1) = (b * per_block, ((b + 1) * per_block).min(lists));
         let found: Vec<Vec<RowNeighbours>> = (l0..l1)
             .into_par_iter()
-            .map(|c| search_list(store, &order, &start, &near[c], c, k, threshold))
+            .map(|c| search_list(store, (&order, &start), &near[c], c, k, threshold, budget))
             .collect::<Result<_>>()?;
         let ids = ids_out.u32s();
         for list in &found {
@@ -285,7 +286,7 @@ pub fn build_disk_graph(
         ids_out.sync()?;
         slog.finish(b as u32)?;
         progress.add((start[l1] - start[l0]) as u64);
-        if store.touched() > budget {
+        if resident_bytes().is_some_and(|r| r > budget) {
             store.release();
             ids_out.release();
         }
@@ -398,6 +399,7 @@ impl Quantizer {
         let ids: Vec<u32> = (0..want).map(|j| (j * n / want) as u32).collect();
         let mut sample = Vec::new();
         store.gather(&ids, &mut sample);
+        store.release();
         if let Some(p) = sample.iter().position(|v| !v.is_finite()) {
             return Err(invalid(
                 "vectors",
@@ -569,12 +571,12 @@ fn normalise(v: &mut [f32], d: usize) {
 /// One list's rows against the rows of its nearest lists: `(row, neighbours best first)`.
 fn search_list(
     store: &VectorStore,
-    order: &[u32],
-    start: &[usize],
+    (order, start): (&[u32], &[usize]),
     near: &[(f32, u32)],
     c: usize,
     k: usize,
     threshold: f32,
+    budget: u64,
 ) -> Result<Vec<RowNeighbours>> {
     let own = &order[start[c]..start[c + 1]];
     if own.is_empty() {
@@ -592,6 +594,7 @@ fn search_list(
     store.gather(own, &mut q);
     let mut cv = Vec::new();
     store.gather(&cand_ids, &mut cv);
+    store.release_over(budget);
     let qm = Matrix::new("vectors", &q, d)?;
     let cm = Matrix::new("vectors", &cv, d)?;
     let rows = top_k_rows(&qm, &cm, k + 1, threshold, None, false);

@@ -15,7 +15,7 @@ pub mod propagate;
 pub mod store;
 pub mod synth;
 
-pub use graph::{build_disk_graph, DiskGraph, DiskGraphOptions, DiskGraphStats};
+pub use graph::{build_disk_graph, page_budget, DiskGraph, DiskGraphOptions, DiskGraphStats};
 pub use progress::Progress;
 pub use propagate::{propagate_disk, seed_degrees, seed_top_k};
 pub use store::VectorStore;

@@ -7,12 +7,15 @@
 //! extra nodes gives.
 use super::graph::{DiskGraph, STREAM_BLOCK};
 use super::progress::Progress;
-use super::store::VectorStore;
+use super::store::{resident_bytes, VectorStore};
 use crate::error::{invalid, Result};
 use crate::graph::Csr;
 use crate::matrix::Matrix;
 use crate::similarity::top_k_rows;
 use rayon::prelude::*;
+
+/// Rows per span of propagation between resident-set checks.
+const SPAN: usize = 1 << 20;
 
 /// For each seed, its at most `k` corpus rows with cosine above `threshold`, best first (ties
 /// by smaller row), as CSR over seeds. One pass over the corpus, block by block.
@@ -68,14 +71,15 @@ pub fn seed_degrees(seed_lists: &Csr, rows: usize) -> Vec<u32> {
 
 /// Algorithm 3's propagation for the corpus rows: `iterations` steps of
 /// `y_i ← (Σ_{j∈N(i)} y_j + seeds_i) / (|N(i)| + seeds_i)`, rows with a non-zero `clamp` byte
-/// reset to `y0` after each step, rows without any edge 0. `budget` bounds the graph pages kept
-/// resident between steps.
+/// reset to `y0` after each step, rows without any edge 0. Graph pages are handed back when the
+/// resident set exceeds `budget` bytes (checked every million rows; `u64::MAX`: never).
 pub fn propagate_disk(
     graph: &DiskGraph,
     seed_deg: &[u32],
     y0: &[f32],
     clamp: &[u8],
     iterations: usize,
+    budget: u64,
     progress: &Progress,
 ) -> Result<Vec<f32>> {
     let n = graph.rows();
@@ -108,27 +112,32 @@ pub fn propagate_disk(
     for _ in 0..iterations {
         progress.check()?;
         let y = &cur[..];
-        next.par_chunks_mut(4096).enumerate().for_each(|(c, out)| {
-            for (r, o) in out.iter_mut().enumerate() {
-                let i = c * 4096 + r;
-                if clamp[i] != 0 {
-                    *o = y0[i];
-                    continue;
+        for (sc, span) in next.chunks_mut(SPAN).enumerate() {
+            span.par_chunks_mut(4096).enumerate().for_each(|(c, out)| {
+                for (r, o) in out.iter_mut().enumerate() {
+                    let i = sc * SPAN + c * 4096 + r;
+                    if clamp[i] != 0 {
+                        *o = y0[i];
+                        continue;
+                    }
+                    let row = &ids[off[i] as usize..off[i + 1] as usize];
+                    let s = seed_deg[i] as f32;
+                    let deg = row.len() as f32 + s;
+                    if deg == 0.0 {
+                        *o = 0.0;
+                        continue;
+                    }
+                    let mut sum = s;
+                    for &j in row {
+                        sum += y.get(j as usize).copied().unwrap_or(0.0);
+                    }
+                    *o = sum / deg;
                 }
-                let row = &ids[off[i] as usize..off[i + 1] as usize];
-                let s = seed_deg[i] as f32;
-                let deg = row.len() as f32 + s;
-                if deg == 0.0 {
-                    *o = 0.0;
-                    continue;
-                }
-                let mut sum = s;
-                for &j in row {
-                    sum += y.get(j as usize).copied().unwrap_or(0.0);
-                }
-                *o = sum / deg;
+            });
+            if budget != u64::MAX && resident_bytes().is_some_and(|r| r > budget) {
+                graph.release();
             }
-        });
+        }
         std::mem::swap(&mut cur, &mut next);
         progress.add(1);
     }

@@ -307,10 +307,11 @@ impl VectorStore {
         for &i in ids {
             out.extend_from_slice(self.row(i as usize));
         }
-        self.note_touched(ids.len() * self.dim * 4);
+        self.note_touched(ids.len() * (self.dim * 4).next_multiple_of(4096));
     }
 
-    /// Record that `bytes` of mapped rows were read.
+    /// Record that `bytes` of mapped rows were read (rounded up to whole pages by the caller
+    /// where rows are scattered: a 1.5 KB row brings in one or two 4 KB pages).
     pub fn note_touched(&self, bytes: usize) {
         self.touched.fetch_add(bytes as u64, Ordering::Relaxed);
     }
@@ -330,10 +331,23 @@ impl VectorStore {
         self.touched.store(0, Ordering::Relaxed);
     }
 
-    /// [`VectorStore::release`] when more than `budget` bytes were read since the last one.
-    pub fn release_over(&self, budget: u64) {
-        if self.touched() > budget {
+    /// [`VectorStore::release`] when the process's resident set exceeds `limit` bytes (read
+    /// from `/proc/self/statm`; elsewhere, when the rows read since the last release exceed a
+    /// quarter of it). Nothing happens before 64 MB were read since the last release, so memory
+    /// held by others never makes this thrash.
+    pub fn release_over(&self, limit: u64) {
+        if limit == u64::MAX || self.touched() < (64 << 20) {
+            return;
+        }
+        if resident_bytes().map_or(self.touched() > limit / 4, |r| r > limit) {
             self.release();
         }
     }
+}
+
+/// The resident set of this process in bytes (Linux), counting mapped file pages.
+pub fn resident_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = s.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }
