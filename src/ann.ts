@@ -109,7 +109,7 @@ function loadFaiss(): FaissModule {
     }
   }
   throw new SynapseError(
-    `the faiss backend needs faiss-node, compiled against the system faiss: run \`bash scripts/setup-faiss.sh\`, or use --ann-backend usearch (${errors.join('; ')})`,
+    `the faiss backend needs faiss-node, compiled against the system faiss: run \`bash scripts/setup-faiss.sh\` in a synapse-g checkout (elsewhere: install a working faiss-node), or use --ann-backend usearch (${errors.join('; ')})`,
     'UNAVAILABLE',
   );
 }
