@@ -192,7 +192,7 @@ pub fn build_disk_graph(
         Some(q) => q,
         None => {
             progress.start("lists (k-means)", 0, 2);
-            let q = Quantizer::train(store, lists, options.kmeans_iterations, progress)?;
+            let q = Quantizer::train(store, lists, options.kmeans_iterations, budget, progress)?;
             write_atomic(&qpath, &q.to_bytes())?;
             stats.seconds[0] = t.elapsed().as_secs_f64();
             q
@@ -391,6 +391,7 @@ impl Quantizer {
         store: &VectorStore,
         lists: usize,
         iterations: usize,
+        budget: u64,
         progress: &Progress,
     ) -> Result<Quantizer> {
         let n = store.rows();
@@ -398,7 +399,7 @@ impl Quantizer {
         let want = (lists * SAMPLE_PER_LIST).clamp(lists, n);
         let ids: Vec<u32> = (0..want).map(|j| (j * n / want) as u32).collect();
         let mut sample = Vec::new();
-        store.gather(&ids, &mut sample);
+        store.gather(&ids, &mut sample, budget);
         store.release();
         if let Some(p) = sample.iter().position(|v| !v.is_finite()) {
             return Err(invalid(
@@ -591,10 +592,9 @@ fn search_list(
         cand_ids.extend_from_slice(own);
     }
     let mut q = Vec::new();
-    store.gather(own, &mut q);
+    store.gather(own, &mut q, budget);
     let mut cv = Vec::new();
-    store.gather(&cand_ids, &mut cv);
-    store.release_over(budget);
+    store.gather(&cand_ids, &mut cv, budget);
     let qm = Matrix::new("vectors", &q, d)?;
     let cm = Matrix::new("vectors", &cv, d)?;
     let rows = top_k_rows(&qm, &cm, k + 1, threshold, None, false);

@@ -301,17 +301,23 @@ impl VectorStore {
 
     /// Copy rows `ids` into `out` (cleared first). Not checked for finite values: the passes
     /// that gather rows run after one that read every row through [`VectorStore::slice`].
-    pub fn gather(&self, ids: &[u32], out: &mut Vec<f32>) {
+    /// Every 4,096 rows the resident set is checked against `budget` (see
+    /// [`VectorStore::release_over`]): the kernel maps up to 64 KB of cached file around each
+    /// faulting page, so scattered rows can map most of a shard in a few seconds.
+    pub fn gather(&self, ids: &[u32], out: &mut Vec<f32>, budget: u64) {
         out.clear();
         out.reserve(ids.len() * self.dim);
-        for &i in ids {
-            out.extend_from_slice(self.row(i as usize));
+        for chunk in ids.chunks(4096) {
+            for &i in chunk {
+                out.extend_from_slice(self.row(i as usize));
+            }
+            self.note_touched(chunk.len() * 65536);
+            self.release_over(budget);
         }
-        self.note_touched(ids.len() * (self.dim * 4).next_multiple_of(4096));
     }
 
-    /// Record that `bytes` of mapped rows were read (rounded up to whole pages by the caller
-    /// where rows are scattered: a 1.5 KB row brings in one or two 4 KB pages).
+    /// Record that `bytes` of mapped pages were touched (an upper bound: a scattered row can
+    /// map the 64 KB of cached file around it).
     pub fn note_touched(&self, bytes: usize) {
         self.touched.fetch_add(bytes as u64, Ordering::Relaxed);
     }
