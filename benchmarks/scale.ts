@@ -81,7 +81,7 @@ async function graphRecall(shards: string[], graphDir: string, n: number): Promi
 async function main(): Promise<void> {
   const lines: string[] = [];
   const header = '| rows | lists | graph build s (k-means / assign / search / symmetrise) | seed edges s | propagate s/round | rounds | peak RSS GiB | graph recall@20 | mining recall | queries |';
-  const rowsOut: { n: number; build: number; prop: number; rss: number }[] = [];
+  const rowsOut: { n: number; build: number; prop: number; rss: number; graphBytes: number }[] = [];
   for (const n of sizes) {
     const dataDir = path.join(root, `data-${n}`);
     if (!existsSync(path.join(dataDir, 'truth.npy'))) {
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     const s = run.graph.seconds;
     const build = s.reduce((a, b) => a + b, 0);
     const rss = run.peakRssBytes / 2 ** 30;
-    rowsOut.push({ n, build, prop: run.timings.propagatePerRound, rss });
+    rowsOut.push({ n, build, prop: run.timings.propagatePerRound, rss, graphBytes: run.graph.edges * 4 + n * dmax * 4 + (n + 1) * 8 });
     lines.push(
       `| ${n.toLocaleString('en-US')} | ${run.graph.lists} | ${build.toFixed(0)} (${s.map((x) => x.toFixed(0)).join(' / ')}) | ${run.timings.seedEdges.toFixed(1)} | ${run.timings.propagatePerRound.toFixed(2)} | ${metrics.length - 1} | ${rss.toFixed(2)} | ${gr.toFixed(3)} | ${recall.toFixed(3)} | ${queried} |`,
     );
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nExtrapolated to 100,000,000 rows from ${big.n.toLocaleString('en-US')} (every stage is linear in rows at a fixed list size): ` +
       `graph build ≈ ${((big.build * f) / 3600).toFixed(1)} h, propagation ≈ ${(big.prop * f).toFixed(0)} s a round on this machine; ` +
-      `disk ≈ ${((100e6 * 384 * 4) / 1e9).toFixed(0)} GB of vectors + ≈ ${((100e6 * dmax * 4 * 3) / 1e9).toFixed(0)} GB of graph; ` +
+      `disk ≈ ${((100e6 * 384 * 4) / 1e9).toFixed(0)} GB of vectors + ≈ ${((big.graphBytes * f) / 1e9).toFixed(0)} GB of graph; ` +
       `memory ≈ ${(100e6 * 30 / 2 ** 30).toFixed(1)} GiB of per-row arrays + the mapped-page budget.\n`,
   );
 }
