@@ -51,7 +51,8 @@ if [ ! -f "$OUT" ] || [ "$MOD/src/faiss.cc" -nt "$OUT" ]; then
   src=$MOD/build/faiss.patched.cc
   sed 's/^using idx_t = faiss::idx_t;$/using idx_t = int64_t;/' "$MOD/src/faiss.cc" >"$src"
   grep -q '^using idx_t = int64_t;$' "$src" || { echo "setup-faiss: the idx_t patch did not apply to $MOD/src/faiss.cc" >&2; exit 1; }
-  napi_inc=$(cd "$PREFIX" && node -p "require('node-addon-api').include_dir")
+  # include_dir is relative to the working directory of the require: make it absolute.
+  napi_inc=$(cd "$PREFIX" && node -p "require('path').resolve(require('node-addon-api').include_dir)")
   node_inc="$(dirname "$(command -v node)")/../include/node"
   [ -f "$node_inc/node_api.h" ] || { echo "setup-faiss: node's headers are not in $node_inc" >&2; exit 1; }
   echo "setup-faiss: compiling $OUT (about 20 s)"
