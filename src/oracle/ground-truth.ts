@@ -23,8 +23,11 @@ export function parseColumnOracleSpec(spec: string, flag = '--oracle'): ColumnOr
   return { column: m[1], positiveValue: m[2] };
 }
 
-/** An oracle answering from known labels (`labels[row]`), counting positives for recall. */
-export function createGroundTruthOracle(labels: ArrayLike<boolean>, name = 'ground truth'): Oracle {
+/**
+ * An oracle answering from known labels (`labels[row]`: booleans, or numbers with non-zero
+ * positive, such as a uint8 ground-truth column), counting positives for recall.
+ */
+export function createGroundTruthOracle(labels: ArrayLike<boolean | number>, name = 'ground truth'): Oracle {
   let total = 0;
   for (let i = 0; i < labels.length; i++) if (labels[i]) total++;
   const n = labels.length;
@@ -37,7 +40,7 @@ export function createGroundTruthOracle(labels: ArrayLike<boolean>, name = 'grou
         if (!Number.isInteger(it.row) || it.row < 0 || it.row >= n) {
           throw new InvalidArgumentError('row', `${it.row} is outside the corpus (0..${n - 1})`);
         }
-        return labels[it.row];
+        return Boolean(labels[it.row]);
       });
       options.onProgress?.(items.length, items.length);
       return Promise.resolve(out);

@@ -15,6 +15,7 @@ import { fromNative, InvalidArgumentError } from '../errors';
 import { topCandidates, type Matrix } from '../kernels';
 import { metricsRow, type MetricsRow } from '../metrics';
 import native from '../native';
+import { createGroundTruthOracle } from '../oracle/ground-truth';
 import type { Oracle, OracleItem } from '../oracle/oracle';
 import { adaptiveK, NEGATIVE, POSITIVE } from '../strategies/strategy';
 import type { DiskGraphInfo, DiskGraphHandle, ScaleProgress, VectorShards } from '../../index';
@@ -280,18 +281,10 @@ export async function readTruthNpy(file: string, flag = '--truth'): Promise<Uint
   return new Uint8Array(buf.buffer, buf.byteOffset + start, n);
 }
 
-/** An oracle answering from a ground-truth column (experiments and benchmarks). */
+/** The ground-truth oracle over a column read by {@link readTruthNpy}, checked against the corpus size. */
 export function createTruthOracle(truth: Uint8Array, rows: number, flag = '--truth'): Oracle {
   if (truth.length !== rows) throw new InvalidArgumentError(flag, `has ${truth.length} values for ${rows} corpus rows`);
-  let totalPositives = 0;
-  for (let i = 0; i < truth.length; i++) if (truth[i] !== 0) totalPositives++;
-  return {
-    name: 'ground truth',
-    totalPositives,
-    async label(items: readonly OracleItem[]): Promise<boolean[]> {
-      return items.map((it) => truth[it.row] !== 0);
-    },
-  };
+  return createGroundTruthOracle(truth);
 }
 
 /** Options of {@link writePlantedCorpus}. */
