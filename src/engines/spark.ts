@@ -27,9 +27,9 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError, SynapseError } from '../errors';
-import { topCandidates, type CsrGraph, type Matrix } from '../kernels';
-import type { GbleParams } from '../strategies/gble';
-import { adaptiveK, labeledMask, NEGATIVE, POSITIVE, type MiningState, type Proposal, type Strategy } from '../strategies/strategy';
+import type { CsrGraph, Matrix } from '../kernels';
+import { gbleProposal, type GbleParams } from '../strategies/gble';
+import { NEGATIVE, POSITIVE, type MiningState, type Proposal, type Strategy } from '../strategies/strategy';
 import { createProgressBar, type ProgressBar } from '../util/progress';
 
 /** The master `--engine spark` uses when `--master` is not given. */
@@ -426,18 +426,7 @@ export function createSparkGbleStrategy(params: GbleParams, options: SparkEngine
     async propose(state: MiningState): Promise<Proposal> {
       if (!session) throw new Error('gble (spark): prepare() was not called');
       const corpusScores = await session.propagate(state.labels, params);
-      // The rest is createGbleStrategy's propose, unchanged.
-      const k = adaptiveK(params.k0, state.previousPrecision);
-      const ranked = topCandidates(corpusScores, k, labeledMask(state.labels));
-      const reached = ranked.length > 0 && corpusScores[ranked[0]] > 0;
-      return {
-        rows: reached ? ranked : new Uint32Array(0),
-        emptyReason: reached
-          ? undefined
-          : state.round === 1
-            ? `no corpus row is within ${params.iterations} graph steps of a seed (tau = ${params.tau}, d_max = ${params.dmax}); try a lower --tau`
-            : "no unlabeled row has a positive score: the positives' graph neighbourhoods are exhausted",
-      };
+      return gbleProposal(corpusScores, state, params);
     },
     async close(): Promise<void> {
       await session?.close();

@@ -58,22 +58,28 @@ export function createGbleStrategy(params: GbleParams): Strategy {
     async propose(state: MiningState): Promise<Proposal> {
       if (!graph) throw new Error('gble: prepare() was not called');
       const corpusScores = await propagateScores(graph, state, params);
-      const k = adaptiveK(params.k0, state.previousPrecision);
-      const ranked = topCandidates(corpusScores, k, labeledMask(state.labels));
-      // Rows reached from a positive come first; when there are fewer than K of them the round
-      // is filled with the best of the rest (their score still ranks them: unreached 0 above
-      // rows pushed down by negatives). No positive score at all means the graph has nothing
-      // more to say: stop.
-      const reached = ranked.length > 0 && corpusScores[ranked[0]] > 0;
-      return {
-        rows: reached ? ranked : new Uint32Array(0),
-        emptyReason: reached
-          ? undefined
-          : state.round === 1
-            ? `no corpus row is within ${params.iterations} graph steps of a seed (tau = ${params.tau}, d_max = ${params.dmax}); try a lower --tau`
-            : "no unlabeled row has a positive score: the positives' graph neighbourhoods are exhausted",
-      };
+      return gbleProposal(corpusScores, state, params);
     },
+  };
+}
+
+/**
+ * A GBLE round from the propagated corpus scores: the top `K = K0 / p_prev` unlabeled rows.
+ * Rows reached from a positive come first; when there are fewer than K of them the round is
+ * filled with the best of the rest (their score still ranks them: unreached 0 above rows pushed
+ * down by negatives). No positive score at all means the graph has nothing more to say: stop.
+ */
+export function gbleProposal(corpusScores: Float32Array, state: MiningState, params: Pick<GbleParams, 'k0' | 'iterations' | 'tau' | 'dmax'>): Proposal {
+  const k = adaptiveK(params.k0, state.previousPrecision);
+  const ranked = topCandidates(corpusScores, k, labeledMask(state.labels));
+  const reached = ranked.length > 0 && corpusScores[ranked[0]] > 0;
+  return {
+    rows: reached ? ranked : new Uint32Array(0),
+    emptyReason: reached
+      ? undefined
+      : state.round === 1
+        ? `no corpus row is within ${params.iterations} graph steps of a seed (tau = ${params.tau}, d_max = ${params.dmax}); try a lower --tau`
+        : "no unlabeled row has a positive score: the positives' graph neighbourhoods are exhausted",
   };
 }
 
