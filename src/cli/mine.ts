@@ -64,7 +64,10 @@ export function methodParamsFromFlags(flags: MethodFlags, embedder: string | und
   );
 }
 
-/** Run one method over loaded inputs with a rounds progress bar. */
+/**
+ * Run one method over loaded inputs with a rounds progress bar. With `--engine spark` the Spark
+ * job's graph bar comes first and the rounds bar starts with the first round.
+ */
 export async function runMethod(
   method: MiningMethod,
   inputs: MiningInputs,
@@ -73,41 +76,15 @@ export async function runMethod(
   say: Say,
   stderr: NodeJS.WriteStream,
 ): Promise<MineResult> {
-  if (flags.engine === 'spark') return runOnSpark(method, inputs, flags, params, say, stderr);
   const n = inputs.corpus.rows;
   const ratio = flags.maxQueryRatio ?? (flags.rounds === undefined && flags.maxQueries === undefined ? DEFAULT_MAX_QUERY_RATIO : 1);
   const budget = Math.min(flags.maxQueries ?? n, Math.floor(ratio * n + 1e-9));
-  say(`${method}: mining (τ ${params.tau}, d_max ${params.dmax}, K0 ${params.k0}; budget ${budget} queries)`);
-  const bar = createProgressBar(budget, { label: `${method} rounds`, unit: 'queries', stream: stderr, force: Boolean(flags.progress) });
-  try {
-    return await mine({
-      method,
-      corpus: inputs.corpus,
-      seeds: inputs.seeds,
-      oracle: inputs.oracle,
-      ids: inputs.corpusTable.ids,
-      texts: inputs.corpusTable.texts,
-      ...params,
-      rounds: flags.rounds,
-      maxQueries: flags.maxQueries,
-      maxQueryRatio: flags.maxQueryRatio,
-      seed: flags.seed,
-      onRound: (r: RoundReport) => bar.update(r.metrics.queried),
-    });
-  } finally {
-    bar.stop();
-  }
-}
-
-/** {@link runMethod} with `--engine spark`: the Spark job's graph bar first, then the rounds bar. */
-async function runOnSpark(method: MiningMethod, inputs: MiningInputs, flags: MethodFlags & { seed: number; progress?: boolean; master?: string }, params: MethodParams, say: Say, stderr: NodeJS.WriteStream): Promise<MineResult> {
-  const n = inputs.corpus.rows;
-  const ratio = flags.maxQueryRatio ?? (flags.rounds === undefined && flags.maxQueries === undefined ? DEFAULT_MAX_QUERY_RATIO : 1);
-  const budget = Math.min(flags.maxQueries ?? n, Math.floor(ratio * n + 1e-9));
-  const master = flags.master ?? DEFAULT_SPARK_MASTER;
-  say(`${method}: mining on Spark (master ${master}; τ ${params.tau}, d_max ${params.dmax}, K0 ${params.k0}; budget ${budget} queries)`);
   const force = Boolean(flags.progress);
-  let bar: ProgressBar | undefined;
+  const spark = flags.engine === 'spark' ? { master: flags.master ?? DEFAULT_SPARK_MASTER, progress: { stream: stderr, force } } : undefined;
+  const where = spark ? ` on Spark (master ${spark.master}; ` : ' (';
+  say(`${method}: mining${where}τ ${params.tau}, d_max ${params.dmax}, K0 ${params.k0}; budget ${budget} queries)`);
+  const roundsBar = () => createProgressBar(budget, { label: `${method} rounds`, unit: 'queries', stream: stderr, force });
+  let bar: ProgressBar | undefined = spark ? undefined : roundsBar();
   try {
     return await mine({
       method,
@@ -121,10 +98,9 @@ async function runOnSpark(method: MiningMethod, inputs: MiningInputs, flags: Met
       maxQueries: flags.maxQueries,
       maxQueryRatio: flags.maxQueryRatio,
       seed: flags.seed,
-      engine: 'spark',
-      spark: { master, progress: { stream: stderr, force } },
+      ...(spark ? { engine: 'spark' as const, spark } : {}),
       onRound: (r: RoundReport) => {
-        bar ??= createProgressBar(budget, { label: `${method} rounds`, unit: 'queries', stream: stderr, force });
+        bar ??= roundsBar();
         bar.update(r.metrics.queried);
       },
     });
